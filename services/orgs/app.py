@@ -1,0 +1,32 @@
+"""The orgs service: the tree of Party organizations over time (members, ratings… arrive next)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.orgs.organizations.router import router as organizations_router
+from shared.logs import configure_logging
+from shared.rulebook import Rulebook
+from shared.service_app import ServiceSpec, create_service_app
+from shared.settings import ServiceSettings
+
+RULEBOOK_PATH = Path(__file__).with_name("rules.yaml")
+VERSION = "0.1.0"
+
+
+def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = True) -> FastAPI:
+    """The orgs app; with no settings, from the environment (``uvicorn --factory services.orgs.app:create_app``)."""
+    if settings is None:
+        settings = ServiceSettings.load("orgs")
+        configure_logging("orgs", settings.log_level)
+    spec = ServiceSpec(
+        name="orgs",
+        title="tochuc orgs",
+        version=VERSION,
+        description="Party organizations over time: establish, amend, move, merge, dissolve; as_of on every read.",
+        routers=[organizations_router],
+        rulebook=Rulebook.load(RULEBOOK_PATH),
+    )
+    return create_service_app(spec, settings, run_workers=run_workers)

@@ -1,0 +1,19 @@
+"""The orgs service's declarative base and the metadata its migrations manage."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from shared.db import kit_metadata, make_base
+
+Base = make_base()
+
+
+def target_metadata() -> list[MetaData]:
+    """Everything orgs' migrations manage: its own tables and the shared kit's (outbox, inbox, …)."""
+    import shared.consumer  # noqa: F401  (registers inbox/dead letters on kit_metadata)
+    import shared.idempotency  # noqa: F401
+    import shared.outbox  # noqa: F401
+    from services.orgs.organizations import models  # noqa: F401
+
+    return [Base.metadata, kit_metadata]

@@ -1,0 +1,1 @@
+"""Organizations over time: the tree of Party organizations, effective-dated."""

@@ -1,0 +1,110 @@
+"""The transactional outbox: an event is a row written in the same transaction as the change it reports.
+
+A service calls :func:`record_event` inside its unit of work; the row commits (or rolls back) with the
+business change, and :class:`shared.relay.OutboxRelay` publishes committed rows to JetStream in ``seq``
+order, marking each one only after JetStream acknowledged it. ``id`` is the CloudEvent id and the
+``Nats-Msg-Id`` header, so a row published twice (a relay killed between ack and mark) is stored once.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    delete,
+    insert,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.cloudevents import dumps, nats_subject, new_event
+from shared.db import kit_metadata
+from shared.logs import request_id_var, traceparent_var
+
+# Set on a session that wrote outbox rows; the commit hook uses it to wake the relay at once.
+PENDING_KEY = "outbox_pending"
+
+outbox = Table(
+    "outbox",
+    kit_metadata,
+    # BIGINT on PostgreSQL; INTEGER on SQLite, where only "INTEGER PRIMARY KEY" autoincrements.
+    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("id", String(36), nullable=False, unique=True),
+    Column("subject", String(255), nullable=False),  # the NATS subject
+    Column("payload", Text, nullable=False),  # the CloudEvent, structured mode
+    Column("headers", JSON, nullable=False, default=dict),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=True),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("last_error", Text, nullable=True),
+    # "Unpublished rows in order": WHERE published_at IS NULL ORDER BY seq is a range scan of this index.
+    Index(None, "published_at", "seq"),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back naive; every timestamp the kit writes is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def record_event(
+    session: AsyncSession,
+    *,
+    service: str,
+    type: str,
+    subject: str,
+    data: dict[str, Any],
+    sequence: int | None,
+    request_id: str | None = None,
+    traceparent: str | None = None,
+) -> str:
+    """Add an event to the caller's transaction (never commits) and return its id.
+
+    ``type`` is given without ``vn.tochuc.``; ``subject`` is the CloudEvent subject (the aggregate's id),
+    not the NATS subject, which is derived from the type. Request id and traceparent default to the
+    current request's (from :mod:`shared.logs`).
+    """
+    envelope = new_event(
+        service=service,
+        type=type,
+        subject=subject,
+        data=data,
+        sequence=sequence,
+        request_id=request_id if request_id is not None else request_id_var.get(),
+    )
+    trace = traceparent if traceparent is not None else traceparent_var.get()
+    await session.execute(
+        insert(outbox).values(
+            id=envelope["id"],
+            subject=nats_subject(envelope["type"]),
+            payload=dumps(envelope),
+            headers={"traceparent": trace} if trace else {},
+            created_at=utcnow(),
+            published_at=None,
+            attempts=0,
+        )
+    )
+    session.info[PENDING_KEY] = True
+    return str(envelope["id"])
+
+
+async def purge_published(session: AsyncSession, *, older_than: timedelta) -> int:
+    """Delete rows published more than ``older_than`` ago (the stream keeps the events); caller commits."""
+    cutoff = utcnow() - older_than
+    result = await session.execute(
+        delete(outbox).where(outbox.c.published_at.is_not(None), outbox.c.published_at < cutoff)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

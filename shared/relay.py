@@ -1,0 +1,296 @@
+"""The outbox relay: publishes committed outbox rows to JetStream, in order, never dropping one.
+
+Rules (see ``docs`` and the events spec):
+
+- rows go out in ``seq`` order, one publish at a time, each awaiting JetStream's ack; a row is marked
+  published only after its ack, so a crash anywhere re-sends (``Nats-Msg-Id`` makes the re-send a no-op
+  within the stream's duplicate window, and consumers' inboxes catch any later one);
+- a failure stops the batch (a later row must not overtake an earlier one), is recorded on the row
+  (``attempts``, ``last_error``) and the relay backs off exponentially (capped) until NATS is back;
+- on PostgreSQL only one replica publishes at a time: the batch runs under
+  ``pg_try_advisory_xact_lock(<per service>)`` and selects rows ``FOR UPDATE SKIP LOCKED``;
+- a commit that wrote outbox rows wakes the relay at once (``Database.on_commit``), so latency is the
+  publish round trip, not the poll interval.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Gauge
+from sqlalchemy import Row, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.db import Database
+from shared.natsconn import NatsHandle, NatsUnavailable
+from shared.outbox import PENDING_KEY, as_aware, outbox, utcnow
+
+log = logging.getLogger(__name__)
+
+AfterPublish = Callable[[str], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _RelayMetrics:
+    backlog: Gauge
+    oldest_age: Gauge
+    published: Counter
+    errors: Counter
+
+
+_metrics_by_registry: weakref.WeakKeyDictionary[CollectorRegistry, _RelayMetrics] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _relay_metrics(registry: CollectorRegistry) -> _RelayMetrics:
+    """One set of collectors per registry (a registry refuses a name registered twice)."""
+    metrics = _metrics_by_registry.get(registry)
+    if metrics is None:
+        metrics = _RelayMetrics(
+            backlog=Gauge("tochuc_outbox_backlog", "Outbox rows not yet published", registry=registry),
+            oldest_age=Gauge(
+                "tochuc_outbox_oldest_age_seconds",
+                "Age of the oldest unpublished outbox row (0 when none)",
+                registry=registry,
+            ),
+            published=Counter(
+                "tochuc_outbox_published", "Outbox rows published and acknowledged", registry=registry
+            ),
+            errors=Counter(
+                "tochuc_outbox_publish_errors", "Failed publishes of outbox rows", registry=registry
+            ),
+        )
+        _metrics_by_registry[registry] = metrics
+    return metrics
+
+
+def advisory_lock_key(service: str) -> int:
+    """A stable signed 64-bit key per service for ``pg_try_advisory_xact_lock``."""
+    digest = hashlib.blake2b(f"tochuc-outbox-relay:{service}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+async def outbox_backlog(session: AsyncSession) -> tuple[int, float | None]:
+    """(unpublished rows, age in seconds of the oldest one or None) — for health checks and metrics."""
+    row = (
+        await session.execute(
+            select(func.count(), func.min(outbox.c.created_at)).where(outbox.c.published_at.is_(None))
+        )
+    ).one()
+    count, oldest = int(row[0]), row[1]
+    if oldest is None:
+        return count, None
+    return count, max(0.0, (utcnow() - as_aware(oldest)).total_seconds())
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        db: Database,
+        nats: NatsHandle,
+        *,
+        service: str,
+        registry: CollectorRegistry,
+        batch_size: int = 200,
+        poll_interval: float = 0.5,
+        max_backoff: float = 5.0,
+        publish_timeout: float = 5.0,
+        gauge_interval: float = 1.0,
+        after_publish: AfterPublish | None = None,
+    ) -> None:
+        self._db = db
+        self._nats = nats
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self.publish_timeout = publish_timeout
+        self.gauge_interval = gauge_interval
+        # Fault injection for tests: runs after JetStream's ack and before the row is marked.
+        self._after_publish = after_publish
+        self._metrics = _relay_metrics(registry)
+        self._lock_key = advisory_lock_key(service)
+        self._wake = asyncio.Event()
+        self._nats_back = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._hooked = False
+        self._gauges_at = 0.0
+
+    # --- control -------------------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Publish now (called after a commit that wrote outbox rows)."""
+        self._wake.set()
+
+    def _on_commit(self, session: AsyncSession) -> None:
+        if session.info.pop(PENDING_KEY, False):
+            self._wake.set()
+
+    def _on_nats_connected(self) -> None:
+        self._nats_back.set()
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is not None:
+            return
+        if not self._hooked:
+            self._db.on_commit(self._on_commit)
+            self._nats.on_connected(self._on_nats_connected)
+            self._hooked = True
+        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # --- the loop ------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        backoff = 0.0
+        while True:
+            self._wake.clear()
+            try:
+                published = await self.drain_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                backoff = min(max(backoff * 2, 0.1), self.max_backoff)
+                log.log(
+                    logging.DEBUG if isinstance(exc, NatsUnavailable) else logging.WARNING,
+                    "outbox relay: publishing failed, retrying in %.1f s: %s",
+                    backoff,
+                    exc,
+                )
+                await self._refresh_gauges(force=True)
+                # Commits do not cut the back-off short (NATS is away); NATS coming back does.
+                self._nats_back.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._nats_back.wait(), timeout=backoff)
+                continue
+            backoff = 0.0
+            await self._refresh_gauges()
+            if published >= self.batch_size:
+                continue  # more is waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def _refresh_gauges(self, *, force: bool = False) -> None:
+        now = asyncio.get_running_loop().time()
+        if not force and now - self._gauges_at < self.gauge_interval:
+            return
+        self._gauges_at = now
+        try:
+            async with self._db.session() as session:
+                count, age = await outbox_backlog(session)
+        except Exception as exc:  # the database may be away too; metrics must not kill the relay
+            log.warning("outbox relay: cannot read the backlog: %s", exc)
+            return
+        self._metrics.backlog.set(count)
+        self._metrics.oldest_age.set(age or 0.0)
+
+    # --- one pass ------------------------------------------------------------------------------------
+
+    def _pending_query(self) -> Any:
+        return (
+            select(outbox.c.seq, outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
+            .where(outbox.c.published_at.is_(None))
+            .order_by(outbox.c.seq)
+            .limit(self.batch_size)
+        )
+
+    async def drain_once(self) -> int:
+        """Publish up to ``batch_size`` pending rows once; return how many were published.
+
+        Raises when a publish fails (after recording it on the row) or NATS is not connected.
+        """
+        if not self._nats.connected:
+            raise NatsUnavailable("NATS is not connected")
+        if self._db.sqlite:
+            return await self._drain_sqlite()
+        return await self._drain_locked()
+
+    async def _drain_sqlite(self) -> int:
+        # One process owns a SQLite file: no lock needed. Read, publish outside any transaction (so the
+        # service's writers are not blocked by network round trips), then mark in one short write.
+        async with self._db.session() as session:
+            rows = (await session.execute(self._pending_query())).all()
+        if not rows:
+            return 0
+        done, failure = await self._publish(rows)
+        async with self._db.transaction() as session:
+            await self._mark(session, done, failure)
+        return self._finish(done, failure)
+
+    async def _drain_locked(self) -> int:
+        async with self._db.session(write=True) as session:
+            locked = (await session.execute(select(func.pg_try_advisory_xact_lock(self._lock_key)))).scalar()
+            if not locked:
+                return 0  # another replica is publishing; it keeps the order
+            rows = (await session.execute(self._pending_query().with_for_update(skip_locked=True))).all()
+            if not rows:
+                await session.commit()
+                return 0
+            done, failure = await self._publish(rows)
+            await self._mark(session, done, failure)
+            await session.commit()
+        return self._finish(done, failure)
+
+    async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
+        """Publish in order until one fails; return the acked seqs and the failure (seq, error)."""
+        done: list[int] = []
+        js = self._nats.js
+        for row in rows:
+            headers = {"Nats-Msg-Id": row.id}
+            for key, value in (row.headers or {}).items():
+                if value:
+                    headers[str(key)] = str(value)
+            try:
+                await js.publish(
+                    row.subject, row.payload.encode(), timeout=self.publish_timeout, headers=headers
+                )
+                if self._after_publish is not None:
+                    await self._after_publish(row.id)
+            except asyncio.CancelledError:
+                raise  # a crash: nothing of this batch is marked in this process; the next relay re-sends
+            except Exception as exc:
+                self._metrics.errors.inc()
+                return done, (row.seq, exc)
+            done.append(row.seq)
+        return done, None
+
+    async def _mark(
+        self, session: AsyncSession, done: list[int], failure: tuple[int, Exception] | None
+    ) -> None:
+        if done:
+            await session.execute(
+                update(outbox).where(outbox.c.seq.in_(done)).values(published_at=utcnow(), last_error=None)
+            )
+        if failure is not None:
+            seq, exc = failure
+            await session.execute(
+                update(outbox)
+                .where(outbox.c.seq == seq)
+                .values(attempts=outbox.c.attempts + 1, last_error=f"{type(exc).__name__}: {exc}"[:2000])
+            )
+
+    def _finish(self, done: list[int], failure: tuple[int, Exception] | None) -> int:
+        self._metrics.published.inc(len(done))
+        if failure is not None:
+            seq, exc = failure
+            raise RuntimeError(f"publishing outbox row {seq} failed: {exc}") from exc
+        return len(done)

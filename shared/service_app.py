@@ -1,0 +1,155 @@
+"""Assemble a service's FastAPI app: the same wiring for every service, its domain routers on top.
+
+The lifespan owns every resource (engine, NATS connection, outbox relay, consumers) in ``app.state`` — no
+globals — so tests can run several apps in one process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter, FastAPI, Request
+from prometheus_client import CollectorRegistry
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.auth import TokenVerifier
+from shared.cloudevents import CloudEvent
+from shared.consumer import Consumer
+from shared.db import Database
+from shared.natsconn import NatsHandle
+from shared.observability import CheckResult, HttpMetrics, RequestContextMiddleware, health_router
+from shared.relay import outbox_backlog
+from shared.problems import install_problem_handlers
+from shared.relay import OutboxRelay
+from shared.rulebook import Rulebook, rules_router
+from shared.settings import ServiceSettings
+from shared.streams import ensure_stream
+
+log = logging.getLogger("tochuc.app")
+
+OUTBOX_WARN_ROWS = 1000
+OUTBOX_WARN_AGE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A durable consumer of another service's stream, applied by ``handler`` in the unit of work."""
+
+    owner: str
+    handler: Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+    filter_subjects: list[str] | None = None
+
+
+@dataclass
+class ServiceSpec:
+    name: str
+    title: str
+    version: str
+    routers: list[APIRouter]
+    rulebook: Rulebook | None = None
+    subscriptions: list[Subscription] = field(default_factory=list)
+    description: str = ""
+
+
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_workers: bool = True) -> FastAPI:
+    """The app of one service. ``run_workers=False`` serves the API without relay and consumers."""
+    registry = CollectorRegistry()
+    http_metrics = HttpMetrics(registry)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        nats = NatsHandle(settings.effective_nats_url, name=f"tochuc-{spec.name}")
+        app.state.db = db
+        app.state.nats = nats
+        app.state.settings = settings
+        app.state.verifier = TokenVerifier(settings)
+        app.state.rulebook = spec.rulebook
+        workers: list[OutboxRelay | Consumer] = []
+        stream_task: asyncio.Task[None] | None = None
+        if run_workers:
+            await nats.start()
+            stream_task = asyncio.create_task(_ensure_streams(nats, spec, settings))
+            relay = OutboxRelay(db, nats, service=spec.name, registry=registry)
+            db.on_commit(lambda session: relay.wake() if session.info.get("outbox_pending") else None)
+            workers.append(relay)
+            for sub in spec.subscriptions:
+                workers.append(Consumer(db, nats, name=spec.name, owner=sub.owner, handler=sub.handler,
+                                        filter_subjects=sub.filter_subjects, registry=registry))
+            app.state.relay = relay
+            for worker in workers:
+                worker.start()
+        try:
+            yield
+        finally:
+            for worker in reversed(workers):
+                await worker.stop()
+            if stream_task is not None:
+                stream_task.cancel()
+                with suppress(asyncio.CancelledError, Exception):
+                    await stream_task
+            await nats.close()
+            await db.dispose()
+
+    app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan)
+    app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
+    install_problem_handlers(app)
+    app.include_router(health_router(service_id=spec.name, version=spec.version,
+                                     checks=[_database_check, _nats_check, _outbox_check], registry=registry))
+    if spec.rulebook is not None:
+        app.include_router(rules_router(spec.rulebook))
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+async def _ensure_streams(nats: NatsHandle, spec: ServiceSpec, settings: ServiceSettings) -> None:
+    """Create (or update) this service's stream once NATS is reachable; idempotent at every start."""
+    delay = 0.5
+    while True:
+        try:
+            await nats.wait_connected(timeout=None)
+            await ensure_stream(nats.js, spec.name, replicas=settings.stream_replicas)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("could not ensure stream of %s yet: %s", spec.name, exc)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10)
+
+
+async def _database_check(request: Request) -> list[CheckResult]:
+    db: Database = request.app.state.db
+    started = time.perf_counter()
+    try:
+        async with db.session() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        return [CheckResult("database:responseTime", "fail", output=type(exc).__name__)]
+    return [CheckResult("database:responseTime", "pass", round((time.perf_counter() - started) * 1000, 2), "ms")]
+
+
+async def _nats_check(request: Request) -> list[CheckResult]:
+    nats: NatsHandle = request.app.state.nats
+    if nats.connected:
+        return [CheckResult("nats:connected", "pass", True)]
+    # The API still answers and the outbox keeps every change: degraded, not down.
+    return [CheckResult("nats:connected", "warn", False, output="NATS unreachable; events wait in the outbox")]
+
+
+async def _outbox_check(request: Request) -> list[CheckResult]:
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        rows, oldest = await outbox_backlog(session)
+    status = "warn" if rows > OUTBOX_WARN_ROWS or (oldest or 0) > OUTBOX_WARN_AGE_SECONDS else "pass"
+    return [
+        CheckResult("outbox:backlog", status, rows, "rows"),
+        CheckResult("outbox:oldestAge", status, round(oldest or 0.0, 3), "s"),
+    ]
