@@ -120,12 +120,13 @@ def bearer_token(request: Request) -> str:
 
 
 async def current_principal(request: Request) -> Principal:
-    cached = getattr(request.state, "principal", None)
+    # Kept in the request's own scope: ``request.state`` may be shared lifespan state under some servers.
+    cached = request.scope.get("tochuc.principal")
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(bearer_token(request))
-    request.state.principal = principal
+    request.scope["tochuc.principal"] = principal
     return principal
 
 

@@ -104,6 +104,7 @@ class OutboxRelay:
         max_backoff: float = 5.0,
         publish_timeout: float = 5.0,
         gauge_interval: float = 1.0,
+        mark_interval: float = 0.1,
         after_publish: AfterPublish | None = None,
     ) -> None:
         self._db = db
@@ -114,6 +115,7 @@ class OutboxRelay:
         self.max_backoff = max_backoff
         self.publish_timeout = publish_timeout
         self.gauge_interval = gauge_interval
+        self.mark_interval = mark_interval
         # Fault injection for tests: runs after JetStream's ack and before the row is marked.
         self._after_publish = after_publish
         self._metrics = _relay_metrics(registry)
@@ -121,8 +123,13 @@ class OutboxRelay:
         self._wake = asyncio.Event()
         self._nats_back = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._hooked = False
         self._gauges_at = 0.0
+        # SQLite: acked rows not yet marked, and the highest acked seq (rows up to it are not re-read).
+        self._unmarked: list[int] = []
+        self._acked_upto = 0
+        self._marked_at = 0.0
 
     # --- control -------------------------------------------------------------------------------------
 
@@ -145,27 +152,39 @@ class OutboxRelay:
             self._db.on_commit(self._on_commit)
             self._nats.on_connected(self._on_nats_connected)
             self._hooked = True
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
 
     @property
     def running(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Let the pass in hand finish (cancelling inside a database call can wedge the driver), then stop."""
+        self._stopping = True
+        self._wake.set()
+        self._nats_back.set()
         task, self._task = self._task, None
         if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        try:
+            await self._flush_marks()
+        except Exception as exc:  # the rows are re-sent by the next relay and de-duplicated
+            log.warning("outbox relay: could not mark published rows at stop: %s", exc)
 
     # --- the loop ------------------------------------------------------------------------------------
 
     async def _run(self) -> None:
         backoff = 0.0
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
-                published = await self.drain_once()
+                published = await self._drain(flush=False)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -183,11 +202,14 @@ class OutboxRelay:
                     await asyncio.wait_for(self._nats_back.wait(), timeout=backoff)
                 continue
             backoff = 0.0
+            if self._unmarked and published == 0:
+                await self._flush_marks()
             await self._refresh_gauges()
             if published >= self.batch_size:
                 continue  # more is waiting
+            idle = min(self.poll_interval, self.mark_interval) if self._unmarked else self.poll_interval
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout=idle)
 
     async def _refresh_gauges(self, *, force: bool = False) -> None:
         now = asyncio.get_running_loop().time()
@@ -205,36 +227,55 @@ class OutboxRelay:
 
     # --- one pass ------------------------------------------------------------------------------------
 
-    def _pending_query(self) -> Any:
+    def _pending_query(self, after: int = 0) -> Any:
         return (
             select(outbox.c.seq, outbox.c.id, outbox.c.subject, outbox.c.payload, outbox.c.headers)
-            .where(outbox.c.published_at.is_(None))
+            .where(outbox.c.published_at.is_(None), outbox.c.seq > after)
             .order_by(outbox.c.seq)
             .limit(self.batch_size)
         )
 
     async def drain_once(self) -> int:
-        """Publish up to ``batch_size`` pending rows once; return how many were published.
+        """Publish up to ``batch_size`` pending rows once and mark them; return how many were published.
 
         Raises when a publish fails (after recording it on the row) or NATS is not connected.
         """
+        return await self._drain(flush=True)
+
+    async def _drain(self, *, flush: bool) -> int:
         if not self._nats.connected:
             raise NatsUnavailable("NATS is not connected")
         if self._db.sqlite:
-            return await self._drain_sqlite()
+            return await self._drain_sqlite(flush=flush)
         return await self._drain_locked()
 
-    async def _drain_sqlite(self) -> int:
+    async def _drain_sqlite(self, *, flush: bool) -> int:
         # One process owns a SQLite file: no lock needed. Read, publish outside any transaction (so the
-        # service's writers are not blocked by network round trips), then mark in one short write.
+        # service's writers are not blocked by network round trips). Marks are written at most every
+        # ``mark_interval`` (SQLite has one writer: a write per commit would halve the service's write
+        # rate); rows acked but not yet marked are skipped by seq, and re-sent only after a crash.
         async with self._db.session() as session:
-            rows = (await session.execute(self._pending_query())).all()
-        if not rows:
-            return 0
-        done, failure = await self._publish(rows)
-        async with self._db.transaction() as session:
-            await self._mark(session, done, failure)
+            rows = (await session.execute(self._pending_query(self._acked_upto))).all()
+        done: list[int] = []
+        failure: tuple[int, Exception] | None = None
+        if rows:
+            done, failure = await self._publish(rows)
+            self._unmarked.extend(done)
+            if done:
+                self._acked_upto = done[-1]
+        now = asyncio.get_running_loop().time()
+        if failure is not None or flush or now - self._marked_at >= self.mark_interval:
+            async with self._db.transaction() as session:
+                await self._mark(session, self._unmarked, failure)
+            self._unmarked = []
+            self._marked_at = now
         return self._finish(done, failure)
+
+    async def _flush_marks(self) -> None:
+        if self._unmarked:
+            async with self._db.transaction() as session:
+                await self._mark(session, self._unmarked, None)
+            self._unmarked = []
 
     async def _drain_locked(self) -> int:
         async with self._db.session(write=True) as session:

@@ -77,7 +77,6 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
             await nats.start()
             stream_task = asyncio.create_task(_ensure_streams(nats, spec, settings))
             relay = OutboxRelay(db, nats, service=spec.name, registry=registry)
-            db.on_commit(lambda session: relay.wake() if session.info.get("outbox_pending") else None)
             workers.append(relay)
             for sub in spec.subscriptions:
                 workers.append(Consumer(db, nats, name=spec.name, owner=sub.owner, handler=sub.handler,

@@ -30,6 +30,7 @@ import importlib.util
 import inspect
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -61,6 +62,7 @@ UVICORN_GRACEFUL_SHUTDOWN = 4  # under STOP_GRACE, so uvicorn itself gives up fi
 _PR_SET_PDEATHSIG = 1
 _COLOURS = ("36", "35", "33", "32", "34", "31")
 _QUIET_LEVELS = frozenset({"debug", "info"})
+_NATS_ROUTINE = re.compile(r"\[(INF|DBG|TRC)\]")
 
 
 class StackError(RuntimeError):
@@ -228,9 +230,7 @@ def _worth_echoing(line: str) -> bool:
         except ValueError:
             return True
         return str(entry.get("level", "")).lower() not in _QUIET_LEVELS
-    if line.startswith("INFO:") or " [INF] " in line or " [DBG] " in line or " [TRC] " in line:
-        return False
-    return True
+    return not (line.startswith("INFO:") or _NATS_ROUTINE.search(line))
 
 
 def _shorten(line: str) -> str:
@@ -340,6 +340,7 @@ class Supervisor:
             if time.monotonic() > deadline:
                 raise StackError(f"nats-server did not accept connections within {NATS_READY_TIMEOUT:.0f} s")
             time.sleep(0.05)
+        self.console.say(f"nats      ready on {self.nats_url} (JetStream store {store})")
 
     def _migrate(self) -> None:
         from shared.migrations import has_migrations, redact_url, upgrade
@@ -374,6 +375,7 @@ class Supervisor:
                 "--no-access-log", "--timeout-graceful-shutdown", str(UVICORN_GRACEFUL_SHUTDOWN),
             ]  # fmt: skip
             self._spawn(app.name, command, env=env)
+        self.console.say(f"starting  {', '.join(app.name for app in self.apps)} …")
 
     def _wait_ready(self) -> None:
         pending = {app.name: app for app in self.apps}
@@ -509,7 +511,7 @@ class Supervisor:
     def _print_ready(self, elapsed: float) -> None:
         paint, say = self.console.paint, self.console.say
         say()
-        for app in self.apps:
+        for app in sorted(self.apps, key=lambda a: a.name != GATEWAY):
             suffix = "   REST API: /api/v1" if app.name == GATEWAY else ""
             say(f"  {app.name:<10}{app.url}{suffix}")
         nats_where = f"embedded, store {self.data_dir / 'nats'}" if self.embedded_nats else "external"

@@ -37,7 +37,7 @@ class UnitOfWorkRoute(APIRoute):
                 raise Problem(422, "Idempotency-Key must be 1 to 200 characters.", slug="invalid-idempotency-key")
             fingerprint = principal = None
             async with db.session(write=write) as session:
-                request.state.session = session
+                request.scope["tochuc.session"] = session  # per request (state may be shared)
                 if key is not None:
                     principal = (await current_principal(request)).sub
                     fingerprint = idempotency.request_fingerprint(
@@ -76,7 +76,7 @@ def _replay(stored: idempotency.StoredAnswer, fingerprint: str) -> Response:
 
 
 def get_session(request: Request) -> AsyncSession:
-    session = getattr(request.state, "session", None)
+    session = request.scope.get("tochuc.session")
     if session is None:
         raise RuntimeError("this route does not use UnitOfWorkRoute")
     return session  # type: ignore[no-any-return]

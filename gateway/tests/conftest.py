@@ -37,13 +37,16 @@ def make_gateway(
 ) -> GatewayFactory:
     """Builds a gateway in-process (lifespan on) in front of the test services.
 
-    ``down=("training",)`` points those services at a port where nothing listens.
+    ``down=("training",)`` points those services at a port where nothing listens; ``urls`` at given URLs.
     """
 
     @asynccontextmanager
-    async def build(*, down: tuple[str, ...] = (), **settings: object) -> AsyncIterator[httpx.AsyncClient]:
+    async def build(
+        *, down: tuple[str, ...] = (), urls: dict[str, str] | None = None, **settings: object
+    ) -> AsyncIterator[httpx.AsyncClient]:
         for service in SERVICES:
             url = f"http://127.0.0.1:{free_port()}" if service in down else upstream_urls[service]
+            url = (urls or {}).get(service, url)
             monkeypatch.setenv(f"TOCHUC_{service.upper()}_URL", url)
         values: dict[str, object] = {"gateway_http_client": http_client, **settings}
         app = create_app(GatewaySettings(**values))  # type: ignore[arg-type]

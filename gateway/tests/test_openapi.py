@@ -5,6 +5,7 @@ from typing import Any
 import httpx
 
 from gateway.tests.conftest import GatewayFactory
+from gateway.tests.upstream_app import free_port, serve, upstream_app
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -47,8 +48,13 @@ async def test_one_document_with_the_services_paths_and_schemas(gateway: httpx.A
 
 
 async def test_a_down_service_is_left_out_and_added_when_it_answers(make_gateway: GatewayFactory) -> None:
-    async with make_gateway(down=("training",)) as gateway:
+    port = free_port()
+    async with make_gateway(urls={"training": f"http://127.0.0.1:{port}"}) as gateway:
         doc = (await gateway.get("/api/openapi.json")).json()
         assert "/api/v1/documents/{document_id}" in doc["paths"]
         assert "/api/v1/cadres/{cadre_id}/qualifications" not in doc["paths"]
         assert "Status" in doc["components"]["schemas"]  # no clash while training is missing
+        with serve(upstream_app("training"), port=port):
+            doc = (await gateway.get("/api/openapi.json")).json()
+        assert "/api/v1/cadres/{cadre_id}/qualifications" in doc["paths"]
+        assert {"orgs__Status", "training__Status"} <= set(doc["components"]["schemas"])

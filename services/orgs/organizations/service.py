@@ -200,8 +200,9 @@ def _refuse(findings: list[Finding]) -> None:
         raise rule_violation(findings)
 
 
-async def _check_date_order(session: AsyncSession, path: str, day: dt.date, what: str) -> None:
-    latest = await repo.latest_change_in_subtree(session, path)
+async def _check_date_order(session: AsyncSession, node: int, day: dt.date, what: str) -> None:
+    current = await repo.current_row(session, node)
+    latest = await repo.latest_change_in_subtree(session, current["path"]) if current else None
     if latest is not None and day < latest:
         raise Unprocessable(
             f"{what} is effective on {day.isoformat()}, before a change already recorded in its subtree "
@@ -278,7 +279,7 @@ async def amend(session: AsyncSession, principal: Principal, rulebook: Rulebook,
     row = await _row_on(session, ident, day)
     if row["status"] != "active":
         raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active")
-    await _check_date_order(session, row["path"], day, "The amendment")
+    await _check_date_order(session, row["node"], day, "The amendment")
     before: dict[str, Any] = {}
     changes: dict[str, Any] = {}
     state: dict[str, Any] = {}
@@ -321,7 +322,7 @@ async def _move_subtree(session: AsyncSession, principal: Principal, rulebook: R
     if row["parent_node"] == new_parent["node"]:
         raise Unprocessable(f"{row['code']} already sits under {new_parent['code']}.", slug="no-change")
     _refuse(_parent_findings(rulebook, row["level"], new_parent["level"], day, row["code"]))
-    await _check_date_order(session, row["path"], day, f"The move of {row['code']}")
+    await _check_date_order(session, row["node"], day, f"The move of {row['code']}")
     segments = await repo.segments_from(session, new_parent["node"], day)
     await repo.rehome_subtree(session, node=row["node"], old_path=row["path"], new_parent=new_parent["node"],
                               parent_segments=segments, day=day)
@@ -359,7 +360,7 @@ async def merge(session: AsyncSession, principal: Principal, rulebook: Rulebook,
         if row["status"] != "active":
             raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.",
                                 slug="not-active")
-        await _check_date_order(session, row["path"], day, f"The merge of {ident['code']}")
+        await _check_date_order(session, row["node"], day, f"The merge of {ident['code']}")
         sources.append(row)
     if body.target is not None:
         if body.target.established_on != day:
@@ -408,7 +409,7 @@ async def dissolve(session: AsyncSession, principal: Principal, rulebook: Rulebo
     row = await _row_on(session, ident, day)
     if row["status"] != "active":
         raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active")
-    await _check_date_order(session, row["path"], day, "The dissolution")
+    await _check_date_order(session, row["node"], day, "The dissolution")
     children = await repo.active_children(session, row["node"], day)
     if children:
         if body.transfer_to is None:
