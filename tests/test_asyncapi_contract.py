@@ -312,11 +312,6 @@ async def test_every_outbox_event_matches_its_asyncapi_message(run_service: Any)
         last_sequence[event["subject"]] = event["sequence"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: service.establish copies repeated tags into the event; "
-    "fix: sorted({t.value for t in body.tags}), then drop this mark",
-)
 async def test_established_tags_are_a_set(run_service: Any) -> None:
     """Tags are a set: the event must not repeat one that the request repeated."""
     async with run_service("orgs", create_app) as svc:

@@ -262,7 +262,7 @@ async def establish(session: AsyncSession, principal: Principal, rulebook: Ruleb
                                       valid_to=seg["valid_to"], parent_node=parent["node"],
                                       path=repo.child_path(seg["path"], node), depth=seg["depth"] + 1, **state)
     after = {"code": body.code, "name": body.name, "level": body.level.value, "kind": body.kind.value,
-             "tags": sorted(t.value for t in body.tags), "parent_id": str(body.parent_id) if body.parent_id else None}
+             "tags": sorted({t.value for t in body.tags}), "parent_id": str(body.parent_id) if body.parent_id else None}
     await repo.record_change(session, node=node, sequence=1, change="established", effective_on=day,
                              decision_no=body.decision_no, decided_on=body.decided_on, reason=None,
                              before=None, after=after, **_audit(principal))
