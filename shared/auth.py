@@ -53,8 +53,16 @@ def load_or_create_dev_key(path: Path) -> bytes:
     return key
 
 
-def mint_token(key: bytes, *, sub: str, roles: list[str], org_scope: str | None = None, ttl: int = 3600,
-               issuer: str = "tochuc", audience: str = "tochuc") -> str:
+def mint_token(
+    key: bytes,
+    *,
+    sub: str,
+    roles: list[str],
+    org_scope: str | None = None,
+    ttl: int = 3600,
+    issuer: str = "tochuc",
+    audience: str = "tochuc",
+) -> str:
     """A development token (HS256). Unknown roles are refused so a typo does not mint a useless token."""
     unknown = set(roles) - ROLES
     if unknown:
@@ -62,8 +70,14 @@ def mint_token(key: bytes, *, sub: str, roles: list[str], org_scope: str | None 
     if org_scope is not None:
         uuid.UUID(org_scope)  # refuse a malformed scope early
     now = int(time.time())
-    claims: dict[str, Any] = {"sub": sub, "roles": roles, "aud": audience, "iss": issuer, "iat": now,
-                              "exp": now + ttl}
+    claims: dict[str, Any] = {
+        "sub": sub,
+        "roles": roles,
+        "aud": audience,
+        "iss": issuer,
+        "iat": now,
+        "exp": now + ttl,
+    }
     if org_scope:
         claims["org_scope"] = org_scope
     return jwt.encode(claims, key, algorithm="HS256")
@@ -90,7 +104,11 @@ class TokenVerifier:
             if self._jwks is not None:
                 key = self._jwks.get_signing_key_from_jwt(token).key
             claims = jwt.decode(
-                token, key, algorithms=self.algorithms, audience=self.audience, issuer=self.issuer,
+                token,
+                key,
+                algorithms=self.algorithms,
+                audience=self.audience,
+                issuer=self.issuer,
                 options={"require": ["exp", "iat", "sub", "aud", "iss"]},
             )
         except jwt.PyJWTError as exc:
@@ -103,8 +121,9 @@ class TokenVerifier:
             org_scope = uuid.UUID(scope) if scope else None
         except (ValueError, TypeError) as exc:
             raise unauthorized("The token's org_scope claim is not an organization id.") from exc
-        return Principal(sub=str(claims["sub"]), roles=frozenset(roles) & ROLES, org_scope=org_scope,
-                         token=token)
+        return Principal(
+            sub=str(claims["sub"]), roles=frozenset(roles) & ROLES, org_scope=org_scope, token=token
+        )
 
 
 def unauthorized(detail: str) -> Problem:
@@ -123,7 +142,7 @@ async def current_principal(request: Request) -> Principal:
     # Kept in the request's own scope: ``request.state`` may be shared lifespan state under some servers.
     cached = request.scope.get("tochuc.principal")
     if cached is not None:
-        return cached  # type: ignore[no-any-return]
+        return cached
     verifier: TokenVerifier = request.app.state.verifier
     principal = verifier.verify(bearer_token(request))
     request.scope["tochuc.principal"] = principal

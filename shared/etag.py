@@ -23,5 +23,9 @@ def check_if_match(request: Request, version: int) -> None:
     tags = {t.strip().removeprefix("W/") for t in header.split(",")}
     if "*" in tags or etag_of(version) in tags:
         return
-    raise Problem(412, f"The resource has changed (current version {version}); read it again and retry.",
-                  slug="stale-version", headers={"ETag": etag_of(version)})
+    raise Problem(
+        412,
+        f"The resource has changed (current version {version}); read it again and retry.",
+        slug="stale-version",
+        headers={"ETag": etag_of(version)},
+    )

@@ -50,10 +50,17 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
 
 async def find_answer(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
     cutoff = dt.datetime.now(dt.UTC) - RETENTION
-    row = (await session.execute(
-        select(idempotency_keys).where(idempotency_keys.c.principal == principal,
-                                       idempotency_keys.c.key == key)
-    )).mappings().first()
+    row = (
+        (
+            await session.execute(
+                select(idempotency_keys).where(
+                    idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+                )
+            )
+        )
+        .mappings()
+        .first()
+    )
     if row is None or _aware(row["created_at"]) < cutoff:
         return None
     return StoredAnswer(row["request_hash"], row["status"], bytes(row["body"]), dict(row["headers"]))
@@ -61,11 +68,22 @@ async def find_answer(session: AsyncSession, principal: str, key: str) -> Stored
 
 async def store_answer(session: AsyncSession, principal: str, key: str, answer: StoredAnswer) -> None:
     # An expired row with the same key may remain; it no longer binds the caller.
-    await session.execute(delete(idempotency_keys).where(idempotency_keys.c.principal == principal,
-                                                         idempotency_keys.c.key == key))
-    await session.execute(idempotency_keys.insert().values(
-        principal=principal, key=key, request_hash=answer.request_hash, status=answer.status,
-        body=answer.body, headers=answer.headers, created_at=dt.datetime.now(dt.UTC)))
+    await session.execute(
+        delete(idempotency_keys).where(
+            idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
+        )
+    )
+    await session.execute(
+        idempotency_keys.insert().values(
+            principal=principal,
+            key=key,
+            request_hash=answer.request_hash,
+            status=answer.status,
+            body=answer.body,
+            headers=answer.headers,
+            created_at=dt.datetime.now(dt.UTC),
+        )
+    )
 
 
 async def purge_expired(session: AsyncSession) -> int:

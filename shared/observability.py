@@ -37,10 +37,14 @@ class BodyTooLarge(Exception):
 
 class HttpMetrics:
     def __init__(self, registry: CollectorRegistry, prefix: str = "tochuc_http") -> None:
-        self.requests = Counter(f"{prefix}_requests_total", "HTTP requests", ["method", "route", "status"],
-                                registry=registry)
+        self.requests = Counter(
+            f"{prefix}_requests_total", "HTTP requests", ["method", "route", "status"], registry=registry
+        )
         self.latency = Histogram(
-            f"{prefix}_request_duration_seconds", "HTTP request latency", ["method", "route"], registry=registry,
+            f"{prefix}_request_duration_seconds",
+            "HTTP request latency",
+            ["method", "route"],
+            registry=registry,
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
         )
 
@@ -95,10 +99,17 @@ class RequestContextMiddleware:
         except BodyTooLarge:
             if response_started:
                 raise
-            body = problem_body(None, 413, "Content too large",
-                                f"The request body exceeds {self.max_body} bytes.", "content-too-large")
+            body = problem_body(
+                None,
+                413,
+                "Content too large",
+                f"The request body exceeds {self.max_body} bytes.",
+                "content-too-large",
+            )
             body["instance"] = scope.get("path", "")
-            await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(scope, receive, send_with_headers)
+            await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(
+                scope, receive, send_with_headers
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"
@@ -106,9 +117,20 @@ class RequestContextMiddleware:
             self.metrics.requests.labels(method, route, str(status)).inc()
             self.metrics.latency.labels(method, route).observe(elapsed)
             if not scope.get("path", "").startswith(("/health", "/metrics")):
-                access_log.info("%s %s %s", method, scope.get("path"), status, extra={"fields": {
-                    "method": method, "path": scope.get("path"), "status": status,
-                    "duration_ms": round(elapsed * 1000, 2)}})
+                access_log.info(
+                    "%s %s %s",
+                    method,
+                    scope.get("path"),
+                    status,
+                    extra={
+                        "fields": {
+                            "method": method,
+                            "path": scope.get("path"),
+                            "status": status,
+                            "duration_ms": round(elapsed * 1000, 2),
+                        }
+                    },
+                )
             request_id_var.reset(rid_token)
             traceparent_var.reset(tp_token)
 
@@ -128,7 +150,10 @@ class CheckResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
-        entry: dict[str, Any] = {"status": self.status, "time": datetime.now(UTC).isoformat(timespec="seconds")}
+        entry: dict[str, Any] = {
+            "status": self.status,
+            "time": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
         if self.observed_value is not None:
             entry["observedValue"] = self.observed_value
         if self.observed_unit:
@@ -143,8 +168,9 @@ HealthCheck = Callable[[Request], Awaitable[list[CheckResult]]]
 _RANK = {"pass": 0, "warn": 1, "fail": 2}
 
 
-def health_router(*, service_id: str, version: str, checks: list[HealthCheck],
-                  registry: CollectorRegistry) -> APIRouter:
+def health_router(
+    *, service_id: str, version: str, checks: list[HealthCheck], registry: CollectorRegistry
+) -> APIRouter:
     """``/health/live`` (touches nothing), ``/health/ready`` (health+json; 503 on fail) and ``/metrics``."""
     router = APIRouter(tags=["operations"])
 
@@ -162,12 +188,16 @@ def health_router(*, service_id: str, version: str, checks: list[HealthCheck],
                 results.append(CheckResult(getattr(check, "__name__", "check"), "fail", output=str(exc)))
         overall = max((r.status for r in results), key=_RANK.__getitem__, default="pass")
         body = {
-            "status": overall, "version": version, "serviceId": service_id,
+            "status": overall,
+            "version": version,
+            "serviceId": service_id,
             "checks": _group(results),
         }
         import json
 
-        return Response(json.dumps(body), status_code=503 if overall == "fail" else 200, media_type=HEALTH_JSON)
+        return Response(
+            json.dumps(body), status_code=503 if overall == "fail" else 200, media_type=HEALTH_JSON
+        )
 
     @router.get("/metrics", operation_id="metrics", response_class=Response)
     async def metrics() -> Response:

@@ -86,8 +86,14 @@ class Unprocessable(Problem):
         super().__init__(422, detail, slug=slug, **extensions)
 
 
-def problem_body(request: Request | None, status: int, title: str, detail: str | None, slug: str | None,
-                 extensions: dict[str, Any] | None = None) -> dict[str, Any]:
+def problem_body(
+    request: Request | None,
+    status: int,
+    title: str,
+    detail: str | None,
+    slug: str | None,
+    extensions: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     body: dict[str, Any] = {"type": problem_type(slug), "title": title, "status": status}
     if detail:
         body["detail"] = detail
@@ -99,9 +105,16 @@ def problem_body(request: Request | None, status: int, title: str, detail: str |
     return body
 
 
-def problem_response(request: Request | None, status: int, detail: str | None = None, *, slug: str | None = None,
-                     title: str | None = None, headers: dict[str, str] | None = None,
-                     **extensions: Any) -> JSONResponse:
+def problem_response(
+    request: Request | None,
+    status: int,
+    detail: str | None = None,
+    *,
+    slug: str | None = None,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
     body = problem_body(request, status, title or _TITLES.get(status, "Error"), detail, slug, extensions)
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
@@ -109,23 +122,37 @@ def problem_response(request: Request | None, status: int, detail: str | None = 
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
-        return problem_response(request, exc.status, exc.detail, slug=exc.slug, title=exc.title,
-                                headers=exc.headers, **exc.extensions)
+        return problem_response(
+            request,
+            exc.status,
+            exc.detail,
+            slug=exc.slug,
+            title=exc.title,
+            headers=exc.headers,
+            **exc.extensions,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
-            {"loc": list(err.get("loc", ())), "msg": str(err.get("msg", "")), "type": str(err.get("type", ""))}
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": str(err.get("msg", "")),
+                "type": str(err.get("type", "")),
+            }
             for err in exc.errors()
         ]
-        return problem_response(request, 422, "The request is not valid; see errors.", slug="validation",
-                                errors=errors)
+        return problem_response(
+            request, 422, "The request is not valid; see errors.", slug="validation", errors=errors
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         slug = "not-found" if exc.status_code == 404 else None
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return problem_response(request, exc.status_code, detail, slug=slug, headers=getattr(exc, "headers", None))
+        return problem_response(
+            request, exc.status_code, detail, slug=slug, headers=getattr(exc, "headers", None)
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -59,12 +59,16 @@ class Rulebook:
                 raise ValueError(f"{path}: a rulebook is a list of entries")
             for i, entry in enumerate(entries):
                 try:
-                    rules.append(Rule(
-                        id=str(entry["id"]), value=entry["value"], source=str(entry["source"]),
-                        valid_from=_as_date(entry["valid_from"]),
-                        valid_to=_as_date(entry["valid_to"]) if entry.get("valid_to") else None,
-                        description=str(entry.get("description", "")),
-                    ))
+                    rules.append(
+                        Rule(
+                            id=str(entry["id"]),
+                            value=entry["value"],
+                            source=str(entry["source"]),
+                            valid_from=_as_date(entry["valid_from"]),
+                            valid_to=_as_date(entry["valid_to"]) if entry.get("valid_to") else None,
+                            description=str(entry.get("description", "")),
+                        )
+                    )
                 except (KeyError, TypeError, ValueError) as exc:
                     raise ValueError(f"{path}: entry {i} is malformed: {exc}") from exc
         return cls(rules)
@@ -110,8 +114,13 @@ def finding(rule: Rule, message: str, severity: str = "error") -> Finding:
 def rule_violation(findings: list[Finding], detail: str | None = None) -> Problem:
     """The 422 problem for error findings (type ``/problems/rule-violation``)."""
     errors = [f for f in findings if f.severity == "error"]
-    return Problem(422, detail or "; ".join(f.message for f in errors), slug="rule-violation",
-                   title="Rule violation", findings=[f.model_dump() for f in findings])
+    return Problem(
+        422,
+        detail or "; ".join(f.message for f in errors),
+        slug="rule-violation",
+        title="Rule violation",
+        findings=[f.model_dump() for f in findings],
+    )
 
 
 class RuleRead(BaseModel):

@@ -24,9 +24,8 @@ from shared.consumer import Consumer
 from shared.db import Database
 from shared.natsconn import NatsHandle
 from shared.observability import CheckResult, HttpMetrics, RequestContextMiddleware, health_router
-from shared.relay import outbox_backlog
 from shared.problems import install_problem_handlers
-from shared.relay import OutboxRelay
+from shared.relay import OutboxRelay, outbox_backlog
 from shared.rulebook import Rulebook, rules_router
 from shared.settings import ServiceSettings
 from shared.streams import ensure_stream
@@ -79,8 +78,17 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
             relay = OutboxRelay(db, nats, service=spec.name, registry=registry)
             workers.append(relay)
             for sub in spec.subscriptions:
-                workers.append(Consumer(db, nats, name=spec.name, owner=sub.owner, handler=sub.handler,
-                                        filter_subjects=sub.filter_subjects, registry=registry))
+                workers.append(
+                    Consumer(
+                        db,
+                        nats,
+                        name=spec.name,
+                        owner=sub.owner,
+                        handler=sub.handler,
+                        filter_subjects=sub.filter_subjects,
+                        registry=registry,
+                    )
+                )
             app.state.relay = relay
             for worker in workers:
                 worker.start()
@@ -99,8 +107,14 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
     app = FastAPI(title=spec.title, version=spec.version, description=spec.description, lifespan=lifespan)
     app.add_middleware(RequestContextMiddleware, metrics=http_metrics)
     install_problem_handlers(app)
-    app.include_router(health_router(service_id=spec.name, version=spec.version,
-                                     checks=[_database_check, _nats_check, _outbox_check], registry=registry))
+    app.include_router(
+        health_router(
+            service_id=spec.name,
+            version=spec.version,
+            checks=[_database_check, _nats_check, _outbox_check],
+            registry=registry,
+        )
+    )
     if spec.rulebook is not None:
         app.include_router(rules_router(spec.rulebook))
     for router in spec.routers:
@@ -132,7 +146,9 @@ async def _database_check(request: Request) -> list[CheckResult]:
             await session.execute(text("SELECT 1"))
     except Exception as exc:
         return [CheckResult("database:responseTime", "fail", output=type(exc).__name__)]
-    return [CheckResult("database:responseTime", "pass", round((time.perf_counter() - started) * 1000, 2), "ms")]
+    return [
+        CheckResult("database:responseTime", "pass", round((time.perf_counter() - started) * 1000, 2), "ms")
+    ]
 
 
 async def _nats_check(request: Request) -> list[CheckResult]:
@@ -140,7 +156,9 @@ async def _nats_check(request: Request) -> list[CheckResult]:
     if nats.connected:
         return [CheckResult("nats:connected", "pass", True)]
     # The API still answers and the outbox keeps every change: degraded, not down.
-    return [CheckResult("nats:connected", "warn", False, output="NATS unreachable; events wait in the outbox")]
+    return [
+        CheckResult("nats:connected", "warn", False, output="NATS unreachable; events wait in the outbox")
+    ]
 
 
 async def _outbox_check(request: Request) -> list[CheckResult]:

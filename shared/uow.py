@@ -34,14 +34,17 @@ class UnitOfWorkRoute(APIRoute):
             write = request.method not in SAFE_METHODS
             key = request.headers.get("idempotency-key") if request.method == "POST" else None
             if key is not None and not 1 <= len(key) <= 200:
-                raise Problem(422, "Idempotency-Key must be 1 to 200 characters.", slug="invalid-idempotency-key")
+                raise Problem(
+                    422, "Idempotency-Key must be 1 to 200 characters.", slug="invalid-idempotency-key"
+                )
             fingerprint = principal = None
             async with db.session(write=write) as session:
                 request.scope["tochuc.session"] = session  # per request (state may be shared)
                 if key is not None:
                     principal = (await current_principal(request)).sub
                     fingerprint = idempotency.request_fingerprint(
-                        request.method, request.url.path, request.url.query, await request.body())
+                        request.method, request.url.path, request.url.query, await request.body()
+                    )
                     stored = await idempotency.find_answer(session, principal, key)
                     if stored is not None:
                         return _replay(stored, fingerprint)
@@ -49,9 +52,21 @@ class UnitOfWorkRoute(APIRoute):
                 if not write or response.status_code >= 400:
                     return response
                 if key is not None and principal is not None and fingerprint is not None:
-                    await idempotency.store_answer(session, principal, key, idempotency.StoredAnswer(
-                        fingerprint, response.status_code, bytes(response.body),
-                        {h: response.headers[h] for h in idempotency.REPLAYED_HEADERS if h in response.headers}))
+                    await idempotency.store_answer(
+                        session,
+                        principal,
+                        key,
+                        idempotency.StoredAnswer(
+                            fingerprint,
+                            response.status_code,
+                            bytes(response.body),
+                            {
+                                h: response.headers[h]
+                                for h in idempotency.REPLAYED_HEADERS
+                                if h in response.headers
+                            },
+                        ),
+                    )
                 try:
                     await session.commit()
                 except IntegrityError:
@@ -71,15 +86,19 @@ class UnitOfWorkRoute(APIRoute):
 
 def _replay(stored: idempotency.StoredAnswer, fingerprint: str) -> Response:
     if stored.request_hash != fingerprint:
-        raise Problem(422, "This Idempotency-Key was used with another request.", slug="idempotency-key-reused")
-    return Response(stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replayed": "true"})
+        raise Problem(
+            422, "This Idempotency-Key was used with another request.", slug="idempotency-key-reused"
+        )
+    return Response(
+        stored.body, status_code=stored.status, headers={**stored.headers, "Idempotent-Replayed": "true"}
+    )
 
 
 def get_session(request: Request) -> AsyncSession:
     session = request.scope.get("tochuc.session")
     if session is None:
         raise RuntimeError("this route does not use UnitOfWorkRoute")
-    return session  # type: ignore[no-any-return]
+    return session
 
 
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

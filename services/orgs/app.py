@@ -17,7 +17,10 @@ VERSION = "0.1.0"
 
 
 def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = True) -> FastAPI:
-    """The orgs app; with no settings, from the environment (``uvicorn --factory services.orgs.app:create_app``)."""
+    """The orgs app; with no settings, from the environment.
+
+    ``uvicorn --factory services.orgs.app:create_app`` serves it.
+    """
     if settings is None:
         settings = ServiceSettings.load("orgs")
         configure_logging("orgs", settings.log_level)
@@ -25,7 +28,8 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         name="orgs",
         title="tochuc orgs",
         version=VERSION,
-        description="Party organizations over time: establish, amend, move, merge, dissolve; as_of on every read.",
+        description="Party organizations over time: establish, amend, move, merge, dissolve; "
+        "as_of on every read.",
         routers=[organizations_router],
         rulebook=Rulebook.load(RULEBOOK_PATH),
     )

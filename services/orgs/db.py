@@ -11,8 +11,8 @@ Base = make_base()
 
 def target_metadata() -> list[MetaData]:
     """Everything orgs' migrations manage: its own tables and the shared kit's (outbox, inbox, …)."""
-    import shared.consumer  # noqa: F401  (registers inbox/dead letters on kit_metadata)
-    import shared.idempotency  # noqa: F401
+    import shared.consumer
+    import shared.idempotency
     import shared.outbox  # noqa: F401
     from services.orgs.organizations import models  # noqa: F401
 

@@ -108,7 +108,8 @@ async def _truncate_all(url: str) -> None:
         tables = [
             r["tablename"]
             for r in await conn.fetch(
-                "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
+                "SELECT tablename FROM pg_tables "
+                "WHERE schemaname = 'public' AND tablename <> 'alembic_version'"
             )
         ]
         if tables:

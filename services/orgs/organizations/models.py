@@ -52,8 +52,12 @@ class OrganizationVersion(Base):
     __table_args__ = (
         Index("ix_organization_versions_path_valid", "path", "valid_from"),
         Index("ix_organization_versions_node_valid", "node", "valid_from"),
-        Index("ix_organization_versions_current", "node", postgresql_where=text("valid_to IS NULL"),
-              sqlite_where=text("valid_to IS NULL")),
+        Index(
+            "ix_organization_versions_current",
+            "node",
+            postgresql_where=text("valid_to IS NULL"),
+            sqlite_where=text("valid_to IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)

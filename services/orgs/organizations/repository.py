@@ -17,17 +17,33 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.orgs.organizations.models import Organization, OrganizationChange, OrganizationVersion
 
 V = OrganizationVersion.__table__
-O = Organization.__table__
+O = Organization.__table__  # noqa: E741  (V, O, C: the three tables, short in queries)
 C = OrganizationChange.__table__
 
 ROW_COLUMNS = (
-    V.c.node, V.c.valid_from, V.c.valid_to, V.c.parent_node, V.c.path, V.c.depth, V.c.name, V.c.level,
-    V.c.kind, V.c.tags, V.c.status, V.c.merged_into_node,
-    O.c.id, O.c.code, O.c.established_on, O.c.decision_no, O.c.decided_on, O.c.version,
+    V.c.node,
+    V.c.valid_from,
+    V.c.valid_to,
+    V.c.parent_node,
+    V.c.path,
+    V.c.depth,
+    V.c.name,
+    V.c.level,
+    V.c.kind,
+    V.c.tags,
+    V.c.status,
+    V.c.merged_into_node,
+    O.c.id,
+    O.c.code,
+    O.c.established_on,
+    O.c.decision_no,
+    O.c.decided_on,
+    O.c.version,
 )
 
 
 # ------------------------------------------------------------------------------------------------ paths
+
 
 def _b36(n: int) -> str:
     digits = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -72,6 +88,7 @@ def tags_list(text: str) -> list[str]:
 
 # ---------------------------------------------------------------------------------------------- lookups
 
+
 async def identity(session: AsyncSession, org_id: uuid.UUID) -> RowMapping | None:
     return (await session.execute(select(O).where(O.c.id == org_id))).mappings().first()
 
@@ -95,7 +112,7 @@ async def ids_of(session: AsyncSession, nodes: Iterable[int]) -> dict[int, uuid.
     wanted = sorted(set(nodes))
     found: dict[int, uuid.UUID] = {}
     for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-        chunk = wanted[start:start + 900]
+        chunk = wanted[start : start + 900]
         rows = await session.execute(select(O.c.node, O.c.id).where(O.c.node.in_(chunk)))
         found.update({n: i for n, i in rows.all()})
     return found
@@ -111,10 +128,16 @@ async def code_taken(session: AsyncSession, code: str) -> bool:
 
 # ------------------------------------------------------------------------------------------------ reads
 
-async def subtree(session: AsyncSession, path: str, day: dt.date, *, max_depth: int | None = None,
-                  statuses: Sequence[str] | None = ("active",)) -> list[RowMapping]:
-    stmt = (select(*ROW_COLUMNS).join(O, O.c.node == V.c.node)
-            .where(in_subtree(V.c.path, path), valid_on(day)))
+
+async def subtree(
+    session: AsyncSession,
+    path: str,
+    day: dt.date,
+    *,
+    max_depth: int | None = None,
+    statuses: Sequence[str] | None = ("active",),
+) -> list[RowMapping]:
+    stmt = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node).where(in_subtree(V.c.path, path), valid_on(day))
     if max_depth is not None:
         stmt = stmt.where(V.c.depth <= max_depth)
     if statuses is not None:
@@ -123,23 +146,44 @@ async def subtree(session: AsyncSession, path: str, day: dt.date, *, max_depth: 
 
 
 async def rows_for_nodes(session: AsyncSession, nodes: Sequence[int], day: dt.date) -> list[RowMapping]:
-    stmt = (select(*ROW_COLUMNS).join(O, O.c.node == V.c.node)
-            .where(V.c.node.in_(list(nodes)), valid_on(day)).order_by(V.c.depth))
+    stmt = (
+        select(*ROW_COLUMNS)
+        .join(O, O.c.node == V.c.node)
+        .where(V.c.node.in_(list(nodes)), valid_on(day))
+        .order_by(V.c.depth)
+    )
     return list((await session.execute(stmt)).mappings().all())
 
 
-async def list_rows(session: AsyncSession, *, day: dt.date, within_path: str | None, scope_path: str | None,
-                    level: str | None, kind: str | None, tag: str | None, statuses: Sequence[str] | None,
-                    q_pattern: str | None, after_code: str | None, limit: int) -> list[RowMapping]:
+async def list_rows(
+    session: AsyncSession,
+    *,
+    day: dt.date,
+    within_path: str | None,
+    scope_path: str | None,
+    level: str | None,
+    kind: str | None,
+    tag: str | None,
+    statuses: Sequence[str] | None,
+    q_pattern: str | None,
+    after_code: str | None,
+    limit: int,
+) -> list[RowMapping]:
     stmt = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node).where(valid_on(day))
     if within_path is not None:
         stmt = stmt.where(in_subtree(V.c.path, within_path))
     if scope_path is not None:
         # Scope follows today's tree: the caller's subtree as it stands now.
         current = V.alias("cur")
-        stmt = stmt.where(select(current.c.node).where(
-            current.c.node == V.c.node, current.c.valid_to.is_(None), in_subtree(current.c.path, scope_path),
-        ).exists())
+        stmt = stmt.where(
+            select(current.c.node)
+            .where(
+                current.c.node == V.c.node,
+                current.c.valid_to.is_(None),
+                in_subtree(current.c.path, scope_path),
+            )
+            .exists()
+        )
     if level:
         stmt = stmt.where(V.c.level == level)
     if kind:
@@ -149,8 +193,12 @@ async def list_rows(session: AsyncSession, *, day: dt.date, within_path: str | N
     if statuses is not None:
         stmt = stmt.where(V.c.status.in_(statuses))
     if q_pattern:
-        stmt = stmt.where(or_(V.c.name_search.like(q_pattern, escape="\\"),
-                              func.lower(O.c.code).like(q_pattern, escape="\\")))
+        stmt = stmt.where(
+            or_(
+                V.c.name_search.like(q_pattern, escape="\\"),
+                func.lower(O.c.code).like(q_pattern, escape="\\"),
+            )
+        )
     if after_code is not None:
         stmt = stmt.where(O.c.code > after_code)
     stmt = stmt.order_by(O.c.code).limit(limit + 1)
@@ -164,15 +212,22 @@ async def latest_change_in_subtree(session: AsyncSession, path: str) -> dt.date 
 
 
 async def active_children(session: AsyncSession, node: int, day: dt.date) -> list[RowMapping]:
-    stmt = (select(*ROW_COLUMNS).join(O, O.c.node == V.c.node)
-            .where(V.c.parent_node == node, valid_on(day), V.c.status == "active").order_by(O.c.code))
+    stmt = (
+        select(*ROW_COLUMNS)
+        .join(O, O.c.node == V.c.node)
+        .where(V.c.parent_node == node, valid_on(day), V.c.status == "active")
+        .order_by(O.c.code)
+    )
     return list((await session.execute(stmt)).mappings().all())
 
 
 async def segments_from(session: AsyncSession, node: int, day: dt.date) -> list[RowMapping]:
     """The node's states from ``day`` on, oldest first (the timeline a newcomer under it follows)."""
-    stmt = (select(V.c.valid_from, V.c.valid_to, V.c.path, V.c.depth, V.c.status).where(
-        V.c.node == node, or_(V.c.valid_to.is_(None), V.c.valid_to > day)).order_by(V.c.valid_from))
+    stmt = (
+        select(V.c.valid_from, V.c.valid_to, V.c.path, V.c.depth, V.c.status)
+        .where(V.c.node == node, or_(V.c.valid_to.is_(None), V.c.valid_to > day))
+        .order_by(V.c.valid_from)
+    )
     return list((await session.execute(stmt)).mappings().all())
 
 
@@ -183,11 +238,29 @@ async def changes_of(session: AsyncSession, node: int) -> list[RowMapping]:
 
 # ----------------------------------------------------------------------------------------------- writes
 
-async def insert_identity(session: AsyncSession, *, org_id: uuid.UUID, code: str, established_on: dt.date,
-                          decision_no: str | None, decided_on: dt.date | None) -> int:
-    result = await session.execute(insert(O).values(
-        id=org_id, code=code, version=1, established_on=established_on, decision_no=decision_no,
-        decided_on=decided_on, recorded_at=dt.datetime.now(dt.UTC)).returning(O.c.node))
+
+async def insert_identity(
+    session: AsyncSession,
+    *,
+    org_id: uuid.UUID,
+    code: str,
+    established_on: dt.date,
+    decision_no: str | None,
+    decided_on: dt.date | None,
+) -> int:
+    result = await session.execute(
+        insert(O)
+        .values(
+            id=org_id,
+            code=code,
+            version=1,
+            established_on=established_on,
+            decision_no=decision_no,
+            decided_on=decided_on,
+            recorded_at=dt.datetime.now(dt.UTC),
+        )
+        .returning(O.c.node)
+    )
     return int(result.scalar_one())
 
 
@@ -197,21 +270,31 @@ async def insert_version(session: AsyncSession, **values: Any) -> None:
 
 async def bump_version(session: AsyncSession, node: int) -> int:
     result = await session.execute(
-        update(O).where(O.c.node == node).values(version=O.c.version + 1).returning(O.c.version))
+        update(O).where(O.c.node == node).values(version=O.c.version + 1).returning(O.c.version)
+    )
     return int(result.scalar_one())
 
 
 async def new_state(session: AsyncSession, node: int, day: dt.date, **changes: Any) -> None:
     """Close the node's current state on ``day`` and open a new one with ``changes`` applied."""
-    current = (await session.execute(select(V).where(V.c.node == node, V.c.valid_to.is_(None)))).mappings().one()
+    current = (
+        (await session.execute(select(V).where(V.c.node == node, V.c.valid_to.is_(None)))).mappings().one()
+    )
     await session.execute(update(V).where(V.c.id == current["id"]).values(valid_to=day))
     values = {k: v for k, v in current.items() if k != "id"}
     values.update(changes, valid_from=day, valid_to=None)
     await session.execute(insert(V).values(**values))
 
 
-async def rehome_subtree(session: AsyncSession, *, node: int, old_path: str, new_parent: int,
-                         parent_segments: Sequence[RowMapping], day: dt.date) -> int:
+async def rehome_subtree(
+    session: AsyncSession,
+    *,
+    node: int,
+    old_path: str,
+    new_parent: int,
+    parent_segments: Sequence[RowMapping],
+    day: dt.date,
+) -> int:
     """Move the node's subtree under ``new_parent`` from ``day`` on, set-based.
 
     For each state of the new parent from ``day`` on, the subtree's current states are copied with the path
@@ -234,15 +317,20 @@ async def rehome_subtree(session: AsyncSession, *, node: int, old_path: str, new
             elif col.name == "valid_to":
                 select_values.append(literal(seg["valid_to"], V.c.valid_to.type).label("valid_to"))
             elif col.name == "path":
-                select_values.append((literal(new_prefix) + func.substr(V.c.path, old_prefix_len + 1)).label("path"))
+                select_values.append(
+                    (literal(new_prefix) + func.substr(V.c.path, old_prefix_len + 1)).label("path")
+                )
             elif col.name == "depth":
                 select_values.append((V.c.depth + delta).label("depth"))
             elif col.name == "parent_node":
                 select_values.append(
-                    case((V.c.node == node, literal(new_parent)), else_=V.c.parent_node).label("parent_node"))
+                    case((V.c.node == node, literal(new_parent)), else_=V.c.parent_node).label("parent_node")
+                )
             else:
                 select_values.append(col)
-        await session.execute(insert(V).from_select([c.name for c in columns], select(*select_values).where(current)))
+        await session.execute(
+            insert(V).from_select([c.name for c in columns], select(*select_values).where(current))
+        )
     result = await session.execute(update(V).where(current).values(valid_to=day))
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

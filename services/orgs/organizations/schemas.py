@@ -68,8 +68,9 @@ class Decision(Strict):
 
 
 class OrganizationCreate(Decision):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$",
-                      examples=["NA.X.HUNG-NGUYEN"])
+    code: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", examples=["NA.X.HUNG-NGUYEN"]
+    )
     name: str = Field(min_length=1, max_length=400)
     level: Level
     kind: Kind
@@ -108,7 +109,8 @@ class OrganizationMerge(Decision):
     source_ids: list[uuid.UUID] = Field(min_length=1, max_length=200)
     target_id: uuid.UUID | None = None
     target: OrganizationCreate | None = Field(
-        default=None, description="a new organization to merge into (its established_on is the merge date)")
+        default=None, description="a new organization to merge into (its established_on is the merge date)"
+    )
     effective_on: dt.date
 
     @model_validator(mode="after")
@@ -124,7 +126,8 @@ class OrganizationDissolve(Decision):
     effective_on: dt.date
     reason: str | None = Field(default=None, max_length=1000)
     transfer_to: uuid.UUID | None = Field(
-        default=None, description="where the active children (and, later, members) go on that date")
+        default=None, description="where the active children (and, later, members) go on that date"
+    )
 
 
 class OrganizationRead(BaseModel):
@@ -138,7 +141,9 @@ class OrganizationRead(BaseModel):
     path: list[uuid.UUID] = Field(description="ids from the root down to this organization")
     status: Status
     established_on: dt.date
-    dissolved_on: dt.date | None = Field(description="the date it ended (dissolved or merged), if on or before as_of")
+    dissolved_on: dt.date | None = Field(
+        description="the date it ended (dissolved or merged), if on or before as_of"
+    )
     merged_into_id: uuid.UUID | None = None
     decision_no: str | None = Field(description="the establishment decision")
     decided_on: dt.date | None

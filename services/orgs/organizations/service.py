@@ -37,6 +37,7 @@ NOWHERE = "/~/"  # a path no organization has: the scope of a token whose scope 
 
 # ------------------------------------------------------------------------------------------------ scope
 
+
 async def scope_path(session: AsyncSession, principal: Principal) -> str | None:
     """The caller's subtree as it stands today (None: the whole province)."""
     if principal.org_scope is None:
@@ -48,7 +49,9 @@ def within_scope(path: str, scope: str | None) -> bool:
     return scope is None or path.startswith(scope)
 
 
-async def _visible(session: AsyncSession, principal: Principal, org_id: uuid.UUID) -> tuple[RowMapping, str | None]:
+async def _visible(
+    session: AsyncSession, principal: Principal, org_id: uuid.UUID
+) -> tuple[RowMapping, str | None]:
     """The organization's identity if the caller may see it; 404 otherwise (outside scope = not there)."""
     ident = await repo.identity(session, org_id)
     scope = await scope_path(session, principal)
@@ -62,8 +65,13 @@ async def _visible(session: AsyncSession, principal: Principal, org_id: uuid.UUI
 VersionCheck = Callable[[int], None]
 
 
-async def _writable(session: AsyncSession, principal: Principal, org_id: uuid.UUID, action: str,
-                    check_version: VersionCheck | None = None) -> tuple[RowMapping, str | None]:
+async def _writable(
+    session: AsyncSession,
+    principal: Principal,
+    org_id: uuid.UUID,
+    action: str,
+    check_version: VersionCheck | None = None,
+) -> tuple[RowMapping, str | None]:
     ident, scope = await _visible(session, principal, org_id)
     require_role(principal, *WRITE_ROLES, action=action)
     if check_version is not None:
@@ -72,6 +80,7 @@ async def _writable(session: AsyncSession, principal: Principal, org_id: uuid.UU
 
 
 # ---------------------------------------------------------------------------------------------- reading
+
 
 async def to_reads(session: AsyncSession, rows: Sequence[RowMapping], day: dt.date) -> list[dict[str, Any]]:
     """Rows as API dicts, with ids resolved for parents, paths and merge targets (one query)."""
@@ -119,9 +128,13 @@ async def get(session: AsyncSession, principal: Principal, org_id: uuid.UUID, da
     return (await to_reads(session, [row], day))[0]
 
 
-async def ancestors(session: AsyncSession, principal: Principal, org_id: uuid.UUID,
-                    day: dt.date) -> list[dict[str, Any]]:
-    """From the root down to the organization, as of the day; those outside the caller's scope are left out."""
+async def ancestors(
+    session: AsyncSession, principal: Principal, org_id: uuid.UUID, day: dt.date
+) -> list[dict[str, Any]]:
+    """From the root down to the organization, as of the day.
+
+    Those outside the caller's scope are left out.
+    """
     ident, scope = await _visible(session, principal, org_id)
     row = await _row_on(session, ident, day)
     rows = await repo.rows_for_nodes(session, repo.path_nodes(row["path"]), day)
@@ -131,12 +144,15 @@ async def ancestors(session: AsyncSession, principal: Principal, org_id: uuid.UU
     return await to_reads(session, rows, day)
 
 
-async def tree(session: AsyncSession, principal: Principal, org_id: uuid.UUID, day: dt.date,
-               depth: int) -> dict[str, Any]:
+async def tree(
+    session: AsyncSession, principal: Principal, org_id: uuid.UUID, day: dt.date, depth: int
+) -> dict[str, Any]:
     """The organization with its active descendants nested, ``depth`` levels down, as of the day."""
     ident, _ = await _visible(session, principal, org_id)
     root = await _row_on(session, ident, day)
-    rows = await repo.subtree(session, root["path"], day, max_depth=root["depth"] + depth, statuses=("active",))
+    rows = await repo.subtree(
+        session, root["path"], day, max_depth=root["depth"] + depth, statuses=("active",)
+    )
     if root["status"] != "active":
         rows = [root, *rows]
     rows.sort(key=lambda r: (r["depth"], r["code"]))
@@ -152,17 +168,38 @@ async def tree(session: AsyncSession, principal: Principal, org_id: uuid.UUID, d
     return by_node[root["node"]]
 
 
-async def list_(session: AsyncSession, principal: Principal, *, day: dt.date, within: uuid.UUID | None,
-                level: str | None, kind: str | None, tag: str | None, statuses: Sequence[str] | None,
-                q: str | None, after_code: str | None, limit: int) -> list[dict[str, Any]]:
+async def list_(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    day: dt.date,
+    within: uuid.UUID | None,
+    level: str | None,
+    kind: str | None,
+    tag: str | None,
+    statuses: Sequence[str] | None,
+    q: str | None,
+    after_code: str | None,
+    limit: int,
+) -> list[dict[str, Any]]:
     scope = await scope_path(session, principal)
     within_path = None
     if within is not None:
         ident, _ = await _visible(session, principal, within)
         within_path = (await _row_on(session, ident, day))["path"]
-    rows = await repo.list_rows(session, day=day, within_path=within_path, scope_path=scope, level=level,
-                                kind=kind, tag=tag, statuses=statuses, q_pattern=like_pattern(q) if q else None,
-                                after_code=after_code, limit=limit)
+    rows = await repo.list_rows(
+        session,
+        day=day,
+        within_path=within_path,
+        scope_path=scope,
+        level=level,
+        kind=kind,
+        tag=tag,
+        statuses=statuses,
+        q_pattern=like_pattern(q) if q else None,
+        after_code=after_code,
+        limit=limit,
+    )
     return await to_reads(session, rows, day)
 
 
@@ -173,8 +210,10 @@ async def history(session: AsyncSession, principal: Principal, org_id: uuid.UUID
 
 # ---------------------------------------------------------------------------------------------- writing
 
-def _parent_findings(rulebook: Rulebook, level: str, parent_level: str | None, day: dt.date,
-                     name: str) -> list[Finding]:
+
+def _parent_findings(
+    rulebook: Rulebook, level: str, parent_level: str | None, day: dt.date, name: str
+) -> list[Finding]:
     rule = rulebook.get("organizations.allowed_parents", day)
     allowed: list[str] = rule.value.get(level, [])
     if parent_level is None:
@@ -183,12 +222,19 @@ def _parent_findings(rulebook: Rulebook, level: str, parent_level: str | None, d
         return []
     if parent_level not in allowed:
         where = ", ".join(allowed) if allowed else "nothing (it is a root)"
-        return [finding(rule, f"{name}: a {level} cannot sit under a {parent_level} on {day.isoformat()}; "
-                              f"allowed parents: {where}.")]
+        return [
+            finding(
+                rule,
+                f"{name}: a {level} cannot sit under a {parent_level} on {day.isoformat()}; "
+                f"allowed parents: {where}.",
+            )
+        ]
     return []
 
 
-def _children_findings(rulebook: Rulebook, level: str, children: Iterable[RowMapping], day: dt.date) -> list[Finding]:
+def _children_findings(
+    rulebook: Rulebook, level: str, children: Iterable[RowMapping], day: dt.date
+) -> list[Finding]:
     found: list[Finding] = []
     for child in children:
         found += _parent_findings(rulebook, child["level"], level, day, child["code"])
@@ -207,11 +253,13 @@ async def _check_date_order(session: AsyncSession, node: int, day: dt.date, what
         raise Unprocessable(
             f"{what} is effective on {day.isoformat()}, before a change already recorded in its subtree "
             f"(effective {latest.isoformat()}); changes to a subtree are recorded in date order.",
-            slug="out-of-order")
+            slug="out-of-order",
+        )
 
 
-async def _active_parent(session: AsyncSession, principal: Principal, parent_id: uuid.UUID, scope: str | None,
-                         day: dt.date) -> RowMapping:
+async def _active_parent(
+    session: AsyncSession, principal: Principal, parent_id: uuid.UUID, scope: str | None, day: dt.date
+) -> RowMapping:
     parent_ident = await repo.identity(session, parent_id)
     parent_now = await repo.current_row(session, parent_ident["node"]) if parent_ident else None
     if parent_ident is None or parent_now is None:
@@ -220,12 +268,16 @@ async def _active_parent(session: AsyncSession, principal: Principal, parent_id:
         raise Problem(403, "The parent organization is outside your scope.", slug="forbidden")
     parent = await repo.row_at(session, parent_ident["node"], day)
     if parent is None or parent["status"] != "active":
-        raise Unprocessable(f"Organization {parent_now['code']} is not active on {day.isoformat()}.",
-                            slug="parent-not-active")
+        raise Unprocessable(
+            f"Organization {parent_now['code']} is not active on {day.isoformat()}.", slug="parent-not-active"
+        )
     later = [s for s in await repo.segments_from(session, parent["node"], day) if s["status"] != "active"]
     if later:
-        raise Unprocessable(f"Organization {parent_now['code']} ends on {later[0]['valid_from'].isoformat()}; "
-                            "nothing can be placed under it from an earlier date.", slug="parent-not-active")
+        raise Unprocessable(
+            f"Organization {parent_now['code']} ends on {later[0]['valid_from'].isoformat()}; "
+            "nothing can be placed under it from an earlier date.",
+            slug="parent-not-active",
+        )
     return parent
 
 
@@ -233,8 +285,9 @@ def _audit(principal: Principal) -> dict[str, Any]:
     return {"recorded_by": principal.sub, "request_id": request_id_var.get()}
 
 
-async def establish(session: AsyncSession, principal: Principal, rulebook: Rulebook,
-                    body: OrganizationCreate) -> dict[str, Any]:
+async def establish(
+    session: AsyncSession, principal: Principal, rulebook: Rulebook, body: OrganizationCreate
+) -> dict[str, Any]:
     require_role(principal, *WRITE_ROLES, action="establish organizations")
     day = body.established_on
     scope = await scope_path(session, principal)
@@ -247,38 +300,99 @@ async def establish(session: AsyncSession, principal: Principal, rulebook: Ruleb
     if await repo.code_taken(session, body.code):
         raise Problem(409, f"The code {body.code} is already used.", slug="duplicate-code")
     org_id = uuid.uuid4()
-    node = await repo.insert_identity(session, org_id=org_id, code=body.code, established_on=day,
-                                      decision_no=body.decision_no, decided_on=body.decided_on)
-    state = {"name": body.name, "name_search": normalize(body.name), "level": body.level.value,
-             "kind": body.kind.value, "tags": repo.tags_text(t.value for t in body.tags), "status": "active",
-             "merged_into_node": None}
+    node = await repo.insert_identity(
+        session,
+        org_id=org_id,
+        code=body.code,
+        established_on=day,
+        decision_no=body.decision_no,
+        decided_on=body.decided_on,
+    )
+    state = {
+        "name": body.name,
+        "name_search": normalize(body.name),
+        "level": body.level.value,
+        "kind": body.kind.value,
+        "tags": repo.tags_text(t.value for t in body.tags),
+        "status": "active",
+        "merged_into_node": None,
+    }
     if parent is None:
-        await repo.insert_version(session, node=node, valid_from=day, valid_to=None, parent_node=None,
-                                  path=repo.child_path(None, node), depth=0, **state)
+        await repo.insert_version(
+            session,
+            node=node,
+            valid_from=day,
+            valid_to=None,
+            parent_node=None,
+            path=repo.child_path(None, node),
+            depth=0,
+            **state,
+        )
     else:
         # Follow the parent's states from that day on, so the newcomer moves with it if it moved later.
         for seg in await repo.segments_from(session, parent["node"], day):
-            await repo.insert_version(session, node=node, valid_from=max(day, seg["valid_from"]),
-                                      valid_to=seg["valid_to"], parent_node=parent["node"],
-                                      path=repo.child_path(seg["path"], node), depth=seg["depth"] + 1, **state)
-    after = {"code": body.code, "name": body.name, "level": body.level.value, "kind": body.kind.value,
-             "tags": sorted({t.value for t in body.tags}), "parent_id": str(body.parent_id) if body.parent_id else None}
-    await repo.record_change(session, node=node, sequence=1, change="established", effective_on=day,
-                             decision_no=body.decision_no, decided_on=body.decided_on, reason=None,
-                             before=None, after=after, **_audit(principal))
-    await events.established(session, org_id=org_id, sequence=1, code=body.code, name=body.name,
-                             level=body.level.value, kind=body.kind.value, tags=after["tags"],
-                             parent_id=body.parent_id, established_on=day, decision_no=body.decision_no)
+            await repo.insert_version(
+                session,
+                node=node,
+                valid_from=max(day, seg["valid_from"]),
+                valid_to=seg["valid_to"],
+                parent_node=parent["node"],
+                path=repo.child_path(seg["path"], node),
+                depth=seg["depth"] + 1,
+                **state,
+            )
+    after = {
+        "code": body.code,
+        "name": body.name,
+        "level": body.level.value,
+        "kind": body.kind.value,
+        "tags": sorted({t.value for t in body.tags}),
+        "parent_id": str(body.parent_id) if body.parent_id else None,
+    }
+    await repo.record_change(
+        session,
+        node=node,
+        sequence=1,
+        change="established",
+        effective_on=day,
+        decision_no=body.decision_no,
+        decided_on=body.decided_on,
+        reason=None,
+        before=None,
+        after=after,
+        **_audit(principal),
+    )
+    await events.established(
+        session,
+        org_id=org_id,
+        sequence=1,
+        code=body.code,
+        name=body.name,
+        level=body.level.value,
+        kind=body.kind.value,
+        tags=after["tags"],
+        parent_id=body.parent_id,
+        established_on=day,
+        decision_no=body.decision_no,
+    )
     return await get(session, principal, org_id, day)
 
 
-async def amend(session: AsyncSession, principal: Principal, rulebook: Rulebook, org_id: uuid.UUID,
-                body: OrganizationUpdate, check_version: VersionCheck | None = None) -> dict[str, Any]:
+async def amend(
+    session: AsyncSession,
+    principal: Principal,
+    rulebook: Rulebook,
+    org_id: uuid.UUID,
+    body: OrganizationUpdate,
+    check_version: VersionCheck | None = None,
+) -> dict[str, Any]:
     ident, _ = await _writable(session, principal, org_id, "amend organizations", check_version)
     day = body.effective_on
     row = await _row_on(session, ident, day)
     if row["status"] != "active":
-        raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active")
+        raise Unprocessable(
+            f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active"
+        )
     await _check_date_order(session, row["node"], day, "The amendment")
     before: dict[str, Any] = {}
     changes: dict[str, Any] = {}
@@ -294,10 +408,12 @@ async def amend(session: AsyncSession, principal: Principal, rulebook: Rulebook,
         state["tags"] = repo.tags_text(changes["tags"])
     if body.level is not None and body.level.value != row["level"]:
         parent = await repo.row_at(session, row["parent_node"], day) if row["parent_node"] else None
-        findings = _parent_findings(rulebook, body.level.value, parent["level"] if parent else None, day,
-                                    ident["code"])
-        findings += _children_findings(rulebook, body.level.value,
-                                       await repo.active_children(session, row["node"], day), day)
+        findings = _parent_findings(
+            rulebook, body.level.value, parent["level"] if parent else None, day, ident["code"]
+        )
+        findings += _children_findings(
+            rulebook, body.level.value, await repo.active_children(session, row["node"], day), day
+        )
         _refuse(findings)
         before["level"], changes["level"] = row["level"], body.level.value
         state["level"] = body.level.value
@@ -305,52 +421,109 @@ async def amend(session: AsyncSession, principal: Principal, rulebook: Rulebook,
         raise Unprocessable("Nothing changes: every given field already has that value.", slug="no-change")
     await repo.new_state(session, row["node"], day, **state)
     sequence = await repo.bump_version(session, row["node"])
-    await repo.record_change(session, node=row["node"], sequence=sequence, change="amended", effective_on=day,
-                             decision_no=body.decision_no, decided_on=body.decided_on, reason=None,
-                             before=before, after=changes, **_audit(principal))
-    await events.amended(session, org_id=org_id, sequence=sequence, changes=changes, effective_on=day,
-                         decision_no=body.decision_no)
+    await repo.record_change(
+        session,
+        node=row["node"],
+        sequence=sequence,
+        change="amended",
+        effective_on=day,
+        decision_no=body.decision_no,
+        decided_on=body.decided_on,
+        reason=None,
+        before=before,
+        after=changes,
+        **_audit(principal),
+    )
+    await events.amended(
+        session,
+        org_id=org_id,
+        sequence=sequence,
+        changes=changes,
+        effective_on=day,
+        decision_no=body.decision_no,
+    )
     return await get(session, principal, org_id, day)
 
 
-async def _move_subtree(session: AsyncSession, principal: Principal, rulebook: Rulebook, row: RowMapping,
-                        new_parent: RowMapping, day: dt.date, decision_no: str | None,
-                        decided_on: dt.date | None, reason: str | None = None) -> None:
+async def _move_subtree(
+    session: AsyncSession,
+    principal: Principal,
+    rulebook: Rulebook,
+    row: RowMapping,
+    new_parent: RowMapping,
+    day: dt.date,
+    decision_no: str | None,
+    decided_on: dt.date | None,
+    reason: str | None = None,
+) -> None:
     """Move one organization (with its subtree) under ``new_parent`` from ``day``; history and event."""
     if new_parent["path"].startswith(row["path"]):
-        raise Unprocessable(f"{row['code']} cannot move under itself or one of its descendants.", slug="cycle")
+        raise Unprocessable(
+            f"{row['code']} cannot move under itself or one of its descendants.", slug="cycle"
+        )
     if row["parent_node"] == new_parent["node"]:
         raise Unprocessable(f"{row['code']} already sits under {new_parent['code']}.", slug="no-change")
     _refuse(_parent_findings(rulebook, row["level"], new_parent["level"], day, row["code"]))
     await _check_date_order(session, row["node"], day, f"The move of {row['code']}")
     segments = await repo.segments_from(session, new_parent["node"], day)
-    await repo.rehome_subtree(session, node=row["node"], old_path=row["path"], new_parent=new_parent["node"],
-                              parent_segments=segments, day=day)
+    await repo.rehome_subtree(
+        session,
+        node=row["node"],
+        old_path=row["path"],
+        new_parent=new_parent["node"],
+        parent_segments=segments,
+        day=day,
+    )
     sequence = await repo.bump_version(session, row["node"])
     ids = await repo.ids_of(session, [n for n in (row["parent_node"], new_parent["node"]) if n])
     from_id = ids.get(row["parent_node"]) if row["parent_node"] else None
-    await repo.record_change(session, node=row["node"], sequence=sequence, change="moved", effective_on=day,
-                             decision_no=decision_no, decided_on=decided_on, reason=reason,
-                             before={"parent_id": str(from_id) if from_id else None},
-                             after={"parent_id": str(ids[new_parent["node"]])}, **_audit(principal))
-    await events.moved(session, org_id=row["id"], sequence=sequence, from_parent_id=from_id,
-                       to_parent_id=ids[new_parent["node"]], effective_on=day, decision_no=decision_no)
+    await repo.record_change(
+        session,
+        node=row["node"],
+        sequence=sequence,
+        change="moved",
+        effective_on=day,
+        decision_no=decision_no,
+        decided_on=decided_on,
+        reason=reason,
+        before={"parent_id": str(from_id) if from_id else None},
+        after={"parent_id": str(ids[new_parent["node"]])},
+        **_audit(principal),
+    )
+    await events.moved(
+        session,
+        org_id=row["id"],
+        sequence=sequence,
+        from_parent_id=from_id,
+        to_parent_id=ids[new_parent["node"]],
+        effective_on=day,
+        decision_no=decision_no,
+    )
 
 
-async def move(session: AsyncSession, principal: Principal, rulebook: Rulebook, org_id: uuid.UUID,
-               body: OrganizationMove, check_version: VersionCheck | None = None) -> dict[str, Any]:
+async def move(
+    session: AsyncSession,
+    principal: Principal,
+    rulebook: Rulebook,
+    org_id: uuid.UUID,
+    body: OrganizationMove,
+    check_version: VersionCheck | None = None,
+) -> dict[str, Any]:
     ident, scope = await _writable(session, principal, org_id, "move organizations", check_version)
     day = body.effective_on
     row = await _row_on(session, ident, day)
     if row["status"] != "active":
-        raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active")
+        raise Unprocessable(
+            f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active"
+        )
     new_parent = await _active_parent(session, principal, body.parent_id, scope, day)
     await _move_subtree(session, principal, rulebook, row, new_parent, day, body.decision_no, body.decided_on)
     return await get(session, principal, org_id, day)
 
 
-async def merge(session: AsyncSession, principal: Principal, rulebook: Rulebook,
-                body: OrganizationMerge) -> dict[str, Any]:
+async def merge(
+    session: AsyncSession, principal: Principal, rulebook: Rulebook, body: OrganizationMerge
+) -> dict[str, Any]:
     require_role(principal, *WRITE_ROLES, action="merge organizations")
     day = body.effective_on
     sources: list[RowMapping] = []
@@ -358,14 +531,17 @@ async def merge(session: AsyncSession, principal: Principal, rulebook: Rulebook,
         ident, _ = await _visible(session, principal, source_id)
         row = await _row_on(session, ident, day)
         if row["status"] != "active":
-            raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.",
-                                slug="not-active")
+            raise Unprocessable(
+                f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active"
+            )
         await _check_date_order(session, row["node"], day, f"The merge of {ident['code']}")
         sources.append(row)
     if body.target is not None:
         if body.target.established_on != day:
-            raise Unprocessable("A new target organization is established on the merge date (effective_on).",
-                                slug="dates-out-of-order")
+            raise Unprocessable(
+                "A new target organization is established on the merge date (effective_on).",
+                slug="dates-out-of-order",
+            )
         created = await establish(session, principal, rulebook, body.target)
         target_id = uuid.UUID(created["id"])
     else:
@@ -374,61 +550,136 @@ async def merge(session: AsyncSession, principal: Principal, rulebook: Rulebook,
     target_ident, _ = await _visible(session, principal, target_id)
     target = await _row_on(session, target_ident, day)
     if target["status"] != "active":
-        raise Unprocessable(f"The target {target['code']} is not active on {day.isoformat()}.", slug="not-active")
+        raise Unprocessable(
+            f"The target {target['code']} is not active on {day.isoformat()}.", slug="not-active"
+        )
     for source in sources:
         if source["node"] == target["node"]:
             raise Unprocessable("The target cannot be one of the sources.", slug="cycle")
         if target["path"].startswith(source["path"]):
-            raise Unprocessable(f"The target lies inside {source['code']}, which is merged away.", slug="cycle")
+            raise Unprocessable(
+                f"The target lies inside {source['code']}, which is merged away.", slug="cycle"
+            )
     for source in sources:
         for child in await repo.active_children(session, source["node"], day):
             target_now = await repo.row_at(session, target["node"], day)
             assert target_now is not None
-            await _move_subtree(session, principal, rulebook, child, target_now, day, body.decision_no,
-                                body.decided_on, reason=f"merge of {source['code']} into {target['code']}")
+            await _move_subtree(
+                session,
+                principal,
+                rulebook,
+                child,
+                target_now,
+                day,
+                body.decision_no,
+                body.decided_on,
+                reason=f"merge of {source['code']} into {target['code']}",
+            )
         await repo.new_state(session, source["node"], day, status="merged", merged_into_node=target["node"])
         sequence = await repo.bump_version(session, source["node"])
-        await repo.record_change(session, node=source["node"], sequence=sequence, change="merged",
-                                 effective_on=day, decision_no=body.decision_no, decided_on=body.decided_on,
-                                 reason=None, before={"status": "active"},
-                                 after={"status": "merged", "merged_into_id": str(target_id)}, **_audit(principal))
+        await repo.record_change(
+            session,
+            node=source["node"],
+            sequence=sequence,
+            change="merged",
+            effective_on=day,
+            decision_no=body.decision_no,
+            decided_on=body.decided_on,
+            reason=None,
+            before={"status": "active"},
+            after={"status": "merged", "merged_into_id": str(target_id)},
+            **_audit(principal),
+        )
     sequence = await repo.bump_version(session, target["node"])
-    await repo.record_change(session, node=target["node"], sequence=sequence, change="merge_target",
-                             effective_on=day, decision_no=body.decision_no, decided_on=body.decided_on,
-                             reason=None, before=None,
-                             after={"source_ids": [str(s["id"]) for s in sources]}, **_audit(principal))
-    await events.merged(session, target_id=target_id, sequence=sequence, source_ids=[s["id"] for s in sources],
-                        effective_on=day, decision_no=body.decision_no)
+    await repo.record_change(
+        session,
+        node=target["node"],
+        sequence=sequence,
+        change="merge_target",
+        effective_on=day,
+        decision_no=body.decision_no,
+        decided_on=body.decided_on,
+        reason=None,
+        before=None,
+        after={"source_ids": [str(s["id"]) for s in sources]},
+        **_audit(principal),
+    )
+    await events.merged(
+        session,
+        target_id=target_id,
+        sequence=sequence,
+        source_ids=[s["id"] for s in sources],
+        effective_on=day,
+        decision_no=body.decision_no,
+    )
     return await get(session, principal, target_id, day)
 
 
-async def dissolve(session: AsyncSession, principal: Principal, rulebook: Rulebook, org_id: uuid.UUID,
-                   body: OrganizationDissolve, check_version: VersionCheck | None = None) -> dict[str, Any]:
+async def dissolve(
+    session: AsyncSession,
+    principal: Principal,
+    rulebook: Rulebook,
+    org_id: uuid.UUID,
+    body: OrganizationDissolve,
+    check_version: VersionCheck | None = None,
+) -> dict[str, Any]:
     ident, scope = await _writable(session, principal, org_id, "dissolve organizations", check_version)
     day = body.effective_on
     row = await _row_on(session, ident, day)
     if row["status"] != "active":
-        raise Unprocessable(f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active")
+        raise Unprocessable(
+            f"Organization {ident['code']} is not active on {day.isoformat()}.", slug="not-active"
+        )
     await _check_date_order(session, row["node"], day, "The dissolution")
     children = await repo.active_children(session, row["node"], day)
     if children:
         if body.transfer_to is None:
             raise Unprocessable(
-                f"{ident['code']} still has {len(children)} active organization(s) under it on {day.isoformat()}; "
-                "name where they go with transfer_to.", slug="has-active-children",
-                children=[c["code"] for c in children[:50]])
+                f"{ident['code']} still has {len(children)} active organization(s) under it "
+                f"on {day.isoformat()}; "
+                "name where they go with transfer_to.",
+                slug="has-active-children",
+                children=[c["code"] for c in children[:50]],
+            )
         receiver = await _active_parent(session, principal, body.transfer_to, scope, day)
         if receiver["path"].startswith(row["path"]):
-            raise Unprocessable("transfer_to cannot be the dissolved organization or lie under it.", slug="cycle")
+            raise Unprocessable(
+                "transfer_to cannot be the dissolved organization or lie under it.", slug="cycle"
+            )
         for child in children:
             receiver = await _active_parent(session, principal, body.transfer_to, scope, day)
-            await _move_subtree(session, principal, rulebook, child, receiver, day, body.decision_no,
-                                body.decided_on, reason=f"dissolution of {ident['code']}")
+            await _move_subtree(
+                session,
+                principal,
+                rulebook,
+                child,
+                receiver,
+                day,
+                body.decision_no,
+                body.decided_on,
+                reason=f"dissolution of {ident['code']}",
+            )
     await repo.new_state(session, row["node"], day, status="dissolved")
     sequence = await repo.bump_version(session, row["node"])
-    await repo.record_change(session, node=row["node"], sequence=sequence, change="dissolved", effective_on=day,
-                             decision_no=body.decision_no, decided_on=body.decided_on, reason=body.reason,
-                             before={"status": "active"}, after={"status": "dissolved"}, **_audit(principal))
-    await events.dissolved(session, org_id=org_id, sequence=sequence, effective_on=day,
-                           decision_no=body.decision_no, reason=body.reason)
+    await repo.record_change(
+        session,
+        node=row["node"],
+        sequence=sequence,
+        change="dissolved",
+        effective_on=day,
+        decision_no=body.decision_no,
+        decided_on=body.decided_on,
+        reason=body.reason,
+        before={"status": "active"},
+        after={"status": "dissolved"},
+        **_audit(principal),
+    )
+    await events.dissolved(
+        session,
+        org_id=org_id,
+        sequence=sequence,
+        effective_on=day,
+        decision_no=body.decision_no,
+        reason=body.reason,
+    )
     return await get(session, principal, org_id, day)

@@ -23,10 +23,25 @@ class Tree:
         self.headers = headers or svc.auth(["admin"])
         self.ids: dict[str, str] = {}
 
-    async def add(self, code: str, level: str, parent: str | None = None, *, kind: str = "agency",
-                  on: str = "2020-01-01", name: str | None = None, **extra: Any) -> dict[str, Any]:
-        body = {"code": code, "name": name or f"Đảng bộ {code}", "level": level, "kind": kind,
-                "established_on": on, **extra}
+    async def add(
+        self,
+        code: str,
+        level: str,
+        parent: str | None = None,
+        *,
+        kind: str = "agency",
+        on: str = "2020-01-01",
+        name: str | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        body = {
+            "code": code,
+            "name": name or f"Đảng bộ {code}",
+            "level": level,
+            "kind": kind,
+            "established_on": on,
+            **extra,
+        }
         if parent:
             body["parent_id"] = self.ids[parent]
         r = await self.svc.client.post("/v1/organizations", json=body, headers=self.headers)
@@ -37,7 +52,8 @@ class Tree:
 
 @pytest.fixture
 async def small_tree(orgs: ServiceHarness) -> Tree:
-    """NA (province) ─ HD, TC (upper grassroots) ; HD ─ XA (grassroots committee) ─ C1 (cell); TC ─ XB ─ C2."""
+    """NA (province) ─ HD, TC (upper grassroots);
+    HD ─ XA (grassroots committee) ─ C1 (cell); TC ─ XB ─ C2."""
     tree = Tree(orgs)
     await tree.add("NA", "province", name="Đảng bộ tỉnh Nghệ An")
     await tree.add("NA.HD", "upper_grassroots", "NA", name="Đảng bộ huyện Hưng Nguyên")

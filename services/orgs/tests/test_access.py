@@ -24,7 +24,9 @@ async def test_no_token_or_a_bad_token_is_401_with_www_authenticate(small_tree: 
     claims = {"sub": "x", "roles": ["admin"], "iss": "tochuc", "iat": now, "exp": now + 60}
     wrong_aud = jwt.encode({**claims, "aud": "someone-else"}, svc.key, algorithm="HS256")
     assert (await svc.client.get(url, headers={"Authorization": f"Bearer {wrong_aud}"})).status_code == 401
-    wrong_key = jwt.encode({**claims, "aud": "tochuc"}, b"another-key-of-enough-length-0123456789", algorithm="HS256")
+    wrong_key = jwt.encode(
+        {**claims, "aud": "tochuc"}, b"another-key-of-enough-length-0123456789", algorithm="HS256"
+    )
     assert (await svc.client.get(url, headers={"Authorization": f"Bearer {wrong_key}"})).status_code == 401
     # An unsigned token ("alg": "none") is never accepted: algorithms are pinned.
     unsigned = jwt.encode({**claims, "aud": "tochuc"}, None, algorithm="none")  # type: ignore[arg-type]
@@ -42,14 +44,31 @@ async def test_scope_matrix_for_an_organizer(small_tree: Tree, code: str, read: 
     scoped = svc.auth(["organizer"], org_scope=ids["NA.HD"])
     r = await svc.client.get(f"/v1/organizations/{ids[code]}", headers=scoped)
     assert r.status_code == read
-    r = await svc.client.patch(f"/v1/organizations/{ids[code]}", headers=scoped,
-                               json={"name": "Tên mới", "effective_on": "2024-01-01"})
+    r = await svc.client.patch(
+        f"/v1/organizations/{ids[code]}",
+        headers=scoped,
+        json={"name": "Tên mới", "effective_on": "2024-01-01"},
+    )
     assert r.status_code == write, r.text
     # Creating under it: inside the scope allowed, outside refused (403: a write outside the subtree).
-    level = {"NA.HD": "grassroots_cell", "NA.HD.XA": "cell", "NA.TC": "grassroots_cell", "NA": "upper_grassroots"}
-    r = await svc.client.post("/v1/organizations", headers=scoped, json={
-        "code": f"NEW.{code}", "name": "Mới", "level": level[code], "kind": "other", "parent_id": ids[code],
-        "established_on": "2024-06-01"})
+    level = {
+        "NA.HD": "grassroots_cell",
+        "NA.HD.XA": "cell",
+        "NA.TC": "grassroots_cell",
+        "NA": "upper_grassroots",
+    }
+    r = await svc.client.post(
+        "/v1/organizations",
+        headers=scoped,
+        json={
+            "code": f"NEW.{code}",
+            "name": "Mới",
+            "level": level[code],
+            "kind": "other",
+            "parent_id": ids[code],
+            "established_on": "2024-06-01",
+        },
+    )
     assert r.status_code == (201 if write == 200 else 403), r.text
 
 
@@ -58,8 +77,11 @@ async def test_scope_matrix_for_a_viewer(small_tree: Tree, code: str, read: int)
     svc, ids = small_tree.svc, small_tree.ids
     viewer = svc.auth(["viewer"], org_scope=ids["NA.HD"])
     assert (await svc.client.get(f"/v1/organizations/{ids[code]}", headers=viewer)).status_code == read
-    r = await svc.client.patch(f"/v1/organizations/{ids[code]}", headers=viewer,
-                               json={"name": "Tên mới", "effective_on": "2024-01-01"})
+    r = await svc.client.patch(
+        f"/v1/organizations/{ids[code]}",
+        headers=viewer,
+        json={"name": "Tên mới", "effective_on": "2024-01-01"},
+    )
     # Visible but not writable by the role: 403; invisible: 404 (it does not exist for the caller).
     assert r.status_code == (403 if read == 200 else 404)
 
@@ -71,22 +93,45 @@ async def test_lists_and_trees_are_cut_to_the_scope(small_tree: Tree) -> None:
     assert {o["code"] for o in items} == {"NA.HD", "NA.HD.XA", "NA.HD.XA.C1"}
     anc = (await svc.client.get(f"/v1/organizations/{ids['NA.HD.XA.C1']}/ancestors", headers=scoped)).json()
     assert [o["code"] for o in anc["items"]] == ["NA.HD", "NA.HD.XA", "NA.HD.XA.C1"]
-    within_sibling = await svc.client.get("/v1/organizations", headers=scoped, params={"within": ids["NA.TC"]})
+    within_sibling = await svc.client.get(
+        "/v1/organizations", headers=scoped, params={"within": ids["NA.TC"]}
+    )
     assert within_sibling.status_code == 404
 
 
 async def test_moving_out_of_scope_or_creating_a_root_is_forbidden(small_tree: Tree) -> None:
     svc, ids = small_tree.svc, small_tree.ids
     scoped = svc.auth(["organizer"], org_scope=ids["NA.HD"])
-    r = await svc.client.post(f"/v1/organizations/{ids['NA.HD.XA']}/move", headers=scoped,
-                              json={"parent_id": ids["NA.TC"], "effective_on": "2025-07-01"})
+    r = await svc.client.post(
+        f"/v1/organizations/{ids['NA.HD.XA']}/move",
+        headers=scoped,
+        json={"parent_id": ids["NA.TC"], "effective_on": "2025-07-01"},
+    )
     assert r.status_code == 403
-    r = await svc.client.post("/v1/organizations", headers=scoped, json={
-        "code": "ROOT2", "name": "x", "level": "province", "kind": "other", "established_on": "2020-01-01"})
+    r = await svc.client.post(
+        "/v1/organizations",
+        headers=scoped,
+        json={
+            "code": "ROOT2",
+            "name": "x",
+            "level": "province",
+            "kind": "other",
+            "established_on": "2020-01-01",
+        },
+    )
     assert r.status_code == 403
     trainer = svc.auth(["trainer"])
-    r = await svc.client.post("/v1/organizations", headers=trainer, json={
-        "code": "ROOT3", "name": "x", "level": "province", "kind": "other", "established_on": "2020-01-01"})
+    r = await svc.client.post(
+        "/v1/organizations",
+        headers=trainer,
+        json={
+            "code": "ROOT3",
+            "name": "x",
+            "level": "province",
+            "kind": "other",
+            "established_on": "2020-01-01",
+        },
+    )
     assert r.status_code == 403
 
 
@@ -98,8 +143,11 @@ async def test_operations_endpoints(orgs: Any) -> None:
     assert {"database:responseTime", "nats:connected", "outbox:backlog"} <= body["checks"].keys()
     metrics = await orgs.client.get("/metrics")
     assert "tochuc_http_requests_total" in metrics.text and "tochuc_outbox_backlog" in metrics.text
-    big = await orgs.client.post("/v1/organizations", content=b"x" * (1024 * 1024 + 1),
-                                 headers={**orgs.auth(), "Content-Type": "application/json"})
+    big = await orgs.client.post(
+        "/v1/organizations",
+        content=b"x" * (1024 * 1024 + 1),
+        headers={**orgs.auth(), "Content-Type": "application/json"},
+    )
     assert big.status_code == 413 and big.headers["content-type"].startswith("application/problem+json")
     r = await orgs.client.get("/health/live", headers={"X-Request-ID": "abc-123"})
     assert r.headers["x-request-id"] == "abc-123"
