@@ -38,7 +38,7 @@ async def test_changes_are_published_to_the_orgs_stream(small_tree: Tree) -> Non
     )
     assert r.status_code == 200
     msgs = await _collect(
-        svc.settings.effective_nats_url, "tochuc.orgs.organization.moved.v1", want=50, timeout=3
+        svc.settings.effective_nats_url, "tochuc.orgs.organization.moved.v1", want=50, wait=3
     )
     mine = [m for m in msgs if json.loads(m.data)["subject"] == ids["NA.HD.XA"]]
     assert len(mine) == 1
