@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import json
 import math
 import random
@@ -332,11 +333,11 @@ def generate(*, scale: float = 1.0, seed: int = 1, big_subtree: int = 10_000) ->
 
     # Cells: only under grassroots committees (communes and wards get more), a few via sub-committees.
     cell_parents = committees or [big]
-    parent_weights = [3.0 if nodes[c].kind in ("commune", "ward") else 1.0 for c in cell_parents]
+    parent_cum = list(itertools.accumulate(3.0 if nodes[c].kind in ("commune", "ward") else 1.0 for c in cell_parents))
     per_parent: Counter[int] = Counter()
     subs_of: dict[int, list[int]] = {}
     for _ in range(n_cells):
-        parent = rng.choices(cell_parents, parent_weights)[0]
+        parent = rng.choices(cell_parents, cum_weights=parent_cum)[0]
         per_parent[parent] += 1
         # Every 25th cell of a committee opens a sub-committee (large committees get a middle level).
         if per_parent[parent] % 25 == 0:

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, Field
 
 from gateway.upstream import Upstream, UpstreamError
 
@@ -25,6 +26,28 @@ READY_CHECK_TIMEOUT = 1.0
 router = APIRouter(tags=["operations"])
 
 
+class HealthResponse(Response):
+    media_type = HEALTH_JSON
+
+
+class ServiceCheck(BaseModel):
+    componentId: str  # camelCase: the IETF health-check draft's names
+    componentType: str
+    status: str = Field(description="pass, or warn when the service is unreachable or not ready")
+    time: str
+    output: str | None = None
+
+
+class Health(BaseModel):
+    status: str = Field(description="pass or warn; the gateway's readiness never depends on the services'")
+    version: str
+    serviceId: str
+    checks: dict[str, list[ServiceCheck]] | None = None
+
+
+_HEALTH_DOC: dict[int | str, dict[str, Any]] = {200: {"model": Health}}
+
+
 def version() -> str:
     try:
         return metadata.version("tochuc")
@@ -33,10 +56,12 @@ def version() -> str:
 
 
 def _health(body: dict[str, Any]) -> Response:
-    return Response(json.dumps(body), media_type=HEALTH_JSON, headers={"Cache-Control": "no-store"})
+    return HealthResponse(json.dumps(body), headers={"Cache-Control": "no-store"})
 
 
-@router.get("/health/live", summary="The process answers", response_class=Response)
+@router.get(
+    "/health/live", summary="The process answers", response_class=HealthResponse, responses=_HEALTH_DOC
+)
 async def live() -> Response:
     return _health({"status": "pass", "version": version(), "serviceId": SERVICE_ID})
 
@@ -66,7 +91,12 @@ async def _check(upstream: Upstream, seconds: float) -> dict[str, Any]:
     return check
 
 
-@router.get("/health/ready", summary="Readiness, with the state of each service", response_class=Response)
+@router.get(
+    "/health/ready",
+    summary="Readiness, with the state of each service",
+    response_class=HealthResponse,
+    responses=_HEALTH_DOC,
+)
 async def ready(request: Request) -> Response:
     upstreams: dict[str, Upstream] = request.app.state.upstreams
     timeout = min(READY_CHECK_TIMEOUT, request.app.state.settings.upstream_timeout)

@@ -12,10 +12,12 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import ValidationError
 
@@ -239,11 +241,11 @@ def _ensure_streams(services: list[str]) -> None:
     owners = [s for s in services if s in STREAMS]
 
     async def run() -> list[str]:
-        nc = await nats.connect(
-            settings.effective_nats_url,
-            connect_timeout=2,
-            allow_reconnect=False,
-            error_cb=_quiet,
+        # nats-py retries a refused first connect for ever, whatever the options: bound it.
+        url = settings.effective_nats_url
+        nc = await asyncio.wait_for(
+            nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet),
+            timeout=NATS_CONNECT_TIMEOUT,
         )
         try:
             js = nc.jetstream()
@@ -255,15 +257,36 @@ def _ensure_streams(services: list[str]) -> None:
             await nc.close()
 
     try:
+        if not any_server_listens(settings.effective_nats_url):
+            raise ConnectionRefusedError("connection refused")
         names = asyncio.run(run())
     except (OSError, TimeoutError, NatsError) as exc:
         print(
-            f"streams: NATS at {settings.effective_nats_url} is not reachable ({type(exc).__name__}); "
+            f"streams: NATS at {settings.effective_nats_url} is not reachable ({describe(exc)}); "
             "each service creates its stream when it starts",
             flush=True,
         )
         return
     print(f"streams: {', '.join(names)} ready on {settings.effective_nats_url}", flush=True)
+
+
+def any_server_listens(urls: str, timeout: float = 1.0) -> bool:
+    """A quick TCP check of the NATS URL(s): nats-py would retry a refused connection for ever."""
+    for url in urls.split(","):
+        parsed = urlsplit(url.strip() if "://" in url else f"nats://{url.strip()}")
+        try:
+            address = (parsed.hostname or "127.0.0.1", parsed.port or 4222)
+            with socket.create_connection(address, timeout=timeout):
+                return True
+        except OSError:
+            continue
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timed out"
+    return str(exc) or type(exc).__name__
 
 
 async def _quiet(*_args: Any) -> None:
@@ -321,6 +344,8 @@ async def tail_events(url: str, subject: str, from_start: bool, only_stream: str
         print(f"tochuc: reconnected to {url}", file=sys.stderr, flush=True)
 
     try:
+        if not any_server_listens(url):
+            raise ConnectionRefusedError("connection refused")
         nc = await asyncio.wait_for(
             nats.connect(
                 url,
@@ -335,9 +360,7 @@ async def tail_events(url: str, subject: str, from_start: bool, only_stream: str
             timeout=NATS_CONNECT_TIMEOUT,
         )
     except (OSError, TimeoutError, NatsError) as exc:
-        raise CommandError(
-            f"cannot reach NATS at {url} ({type(exc).__name__}) — is the stack running?"
-        ) from exc
+        raise CommandError(f"cannot reach NATS at {url} ({describe(exc)}) — is the stack running?") from exc
 
     async def on_message(msg: Any) -> None:
         if not write_line(one_line(msg.data)):

@@ -195,6 +195,7 @@ def test_migrate_runs_a_fake_service(
     (package / "app.py").write_text("def create_app(): ...\n")
     monkeypatch.setattr(services, "__path__", [*services.__path__, str(root)])
     monkeypatch.setattr(shared.supervisor, "SERVICE_NAMES", (SERVICE,))
+    monkeypatch.setenv(f"TOCHUC_{SERVICE.upper()}_PORT", "1")  # not in settings.SERVICE_PORTS
     forget_fake_modules()
     try:
         assert main(["migrate"]) == 0

@@ -128,6 +128,17 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return float(times.user + times.system)
 
 
+def runqueue_wait_seconds(proc: psutil.Process) -> float:
+    """Time the process's threads were runnable but waiting for a CPU (Linux schedstat): contention."""
+    total = 0
+    for task in Path(f"/proc/{proc.pid}/task").iterdir():
+        try:
+            total += int((task / "schedstat").read_text().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+    return total / 1e9
+
+
 def load(port: int, path: str, concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
     args = [
         PYTHON, str(HERE / "loadgen.py"), "--port", str(port), "--path", path,
@@ -159,8 +170,10 @@ def measure(
         ("sat", args.concurrency, args.saturation_seconds),
     ):
         before = {name: cpu_seconds(p) for name, p in procs.items()}
+        waited = {name: runqueue_wait_seconds(p) for name, p in procs.items()}
         result = load(port, path, concurrency, duration, args.warmup)
         after = {name: cpu_seconds(p) for name, p in procs.items()}
+        waited = {name: runqueue_wait_seconds(p) - waited[name] for name, p in procs.items()}
         if result["errors"]:
             raise RuntimeError(f"{target} {phase}: {result['errors']} error answers")
         out[f"{phase}_rps"] = result["rps"]
@@ -168,6 +181,7 @@ def measure(
         out[f"{phase}_p99"] = result["p99_ms"]
         for name in procs:
             out[f"{phase}_cpu_{name}"] = (after[name] - before[name]) / result["requests_total"] * 1000
+            out[f"{phase}_wait_{name}"] = waited[name] / result["requests_total"] * 1000
     return out
 
 
@@ -238,10 +252,15 @@ def main() -> None:
     direct = figures["direct"]
     header = (
         f"{'target':>13} | {'light p50':>9} {'p99':>6} {'added':>6} {'gw cpu':>7} | "
-        f"{'sat req/s':>9} {'ratio':>5} {'p50':>6} {'p99':>6} {'gw cpu':>7} | {'svc cpu':>7}"
+        f"{'sat req/s':>9} {'ratio':>5} {'p50':>6} {'p99':>6} {'gw cpu':>7} | {'svc cpu':>7} | "
+        f"{'rq wait':>7}"
     )
     print()
     print(f"medians of {args.runs} runs; times in ms; cpu = CPU ms per call; ratio = throughput / direct")
+    print(
+        "rq wait = ms per call the gateway (direct: the service) was runnable but waiting for a CPU at "
+        "saturation; well above 0, the machine is contended and throughput/latency figures are not reliable"
+    )
     print(header)
     print("-" * len(header))
     for target in targets:
@@ -255,7 +274,8 @@ def main() -> None:
             f"{target:>13} | {f.median('light_p50'):9.2f} {f.median('light_p99'):6.2f} "
             f"{added:6.2f} {gw_light} | "
             f"{f.median('sat_rps'):9.0f} {ratio:5.2f} {f.median('sat_p50'):6.2f} {f.median('sat_p99'):6.2f} "
-            f"{gw_sat} | {f.median('sat_cpu_upstream'):7.3f}"
+            f"{gw_sat} | {f.median('sat_cpu_upstream'):7.3f} | "
+            f"{f.median('sat_wait_gateway' if is_gateway else 'sat_wait_upstream'):7.3f}"
         )
     print()
     print(

@@ -6,7 +6,9 @@ tables or domain here.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -78,6 +80,36 @@ async def create_kit_tables(db: Database) -> None:
 async def sqlite_db(tmp_path: Path) -> AsyncIterator[Database]:
     """A :class:`Database` on a fresh SQLite file with the kit's tables (outbox, inbox, dead letters…)."""
     db = Database(sqlite_url(tmp_path / "test.db"))
+    await create_kit_tables(db)
+    yield db
+    with contextlib.suppress(Exception):
+        await db.dispose()
+
+
+@pytest.fixture(scope="session")
+def _kit_pg_database() -> Iterator[str | None]:
+    """On ``TOCHUC_TEST_DB=postgresql``: one scratch database for the kit's tests (dropped at the end)."""
+    from shared.testing.service import _pg_admin, asyncpg_url, pg_admin_url, test_backend
+
+    if test_backend() == "sqlite":
+        yield None
+        return
+    name = f"tochuc_test_kit_{os.getpid()}"
+    asyncio.run(_pg_admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']))
+    yield asyncpg_url(pg_admin_url(), name)
+    asyncio.run(_pg_admin([f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)']))
+
+
+@pytest.fixture
+async def kit_db(tmp_path: Path, _kit_pg_database: str | None) -> AsyncIterator[Database]:
+    """Like ``sqlite_db``, on the backend of the run: PostgreSQL under ``make test-pg`` (the relay then takes
+    its advisory lock and ``FOR UPDATE SKIP LOCKED``), SQLite otherwise. Empty at the start of each test."""
+    if _kit_pg_database is None:
+        db = Database(sqlite_url(tmp_path / "test.db"))
+    else:
+        db = Database(_kit_pg_database)
+        async with db.engine.begin() as conn:
+            await conn.run_sync(kit_metadata.drop_all)
     await create_kit_tables(db)
     yield db
     with contextlib.suppress(Exception):

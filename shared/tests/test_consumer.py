@@ -33,6 +33,7 @@ projection = Table(
 
 async def create_projection(db: Database) -> None:
     async with db.engine.begin() as conn:
+        await conn.run_sync(test_metadata.drop_all)
         await conn.run_sync(test_metadata.create_all)
 
 
@@ -92,9 +93,9 @@ async def test_ensure_stream_and_consumer_are_idempotent_and_update(nats_handle:
 
 
 async def test_a_poison_event_is_dead_lettered_after_max_deliver_delayed_attempts_and_the_rest_flows(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
-    await create_projection(sqlite_db)
+    await create_projection(kit_db)
     await ensure_stream(nats_handle.js, "orgs")
     attempts: list[float] = []
 
@@ -104,7 +105,7 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliver_delayed_attempt
         await project(session, event)
 
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -124,13 +125,13 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliver_delayed_attempt
             lambda: metric(metrics_registry, "tochuc_consumer_dead_letters", consumer="cadres__orgs") == 1
         )
         # The good events did not wait behind the poison one.
-        assert await projected(sqlite_db) == {"o1": "Chi bộ 1", "o2": "Chi bộ 1"}
+        assert await projected(kit_db) == {"o1": "Chi bộ 1", "o2": "Chi bộ 1"}
 
         assert len(attempts) == 3  # exactly max_deliver
         gaps = [b - a for a, b in itertools.pairwise(attempts)]
         assert gaps[0] >= 0.3 * 0.9 and gaps[1] >= 0.6 * 0.9, gaps  # naks carried the back-off delays
 
-        async with sqlite_db.session() as session:
+        async with kit_db.session() as session:
             letter = (await session.execute(select(dead_letters))).one()
         assert (letter.consumer, letter.event_id, letter.attempts) == ("cadres__orgs", poison["id"], 3)
         assert letter.subject == "tochuc.orgs.organization.established.v1"
@@ -142,23 +143,23 @@ async def test_a_poison_event_is_dead_lettered_after_max_deliver_delayed_attempt
         await wait_until(
             lambda: metric(metrics_registry, "tochuc_consumer_processed_total", consumer="cadres__orgs") == 3
         )
-        assert (await projected(sqlite_db))["o3"] == "Chi bộ 3"
+        assert (await projected(kit_db))["o3"] == "Chi bộ 3"
         info = await nats_handle.js.consumer_info(STREAM, "cadres__orgs")
         assert (info.num_pending, info.num_ack_pending) == (0, 0)  # the poison is terminated, not pending
         assert len(attempts) == 3
         assert metric(metrics_registry, "tochuc_consumer_failures_total", consumer="cadres__orgs") == 3
-        assert await count(sqlite_db, inbox) == 3  # the dead-lettered event is not marked as applied
+        assert await count(kit_db, inbox) == 3  # the dead-lettered event is not marked as applied
     finally:
         await consumer.stop()
 
 
 async def test_a_malformed_body_is_dead_lettered_at_once(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
-    await create_projection(sqlite_db)
+    await create_projection(kit_db)
     await ensure_stream(nats_handle.js, "orgs")
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -181,7 +182,7 @@ async def test_a_malformed_body_is_dead_lettered_at_once(
         )
     finally:
         await consumer.stop()
-    async with sqlite_db.session() as session:
+    async with kit_db.session() as session:
         letter = (await session.execute(select(dead_letters))).one()
     assert (letter.event_id, letter.attempts, letter.payload) == ("m1", 1, "{oops")
     assert "malformed CloudEvent" in letter.error
@@ -219,11 +220,11 @@ class FakeMsg:
 
 
 async def test_the_effect_is_committed_before_the_ack(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
-    await create_projection(sqlite_db)
+    await create_projection(kit_db)
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -233,7 +234,7 @@ async def test_the_effect_is_committed_before_the_ack(
     seen_at_ack: list[dict[str, str]] = []
 
     async def on_ack() -> None:  # another connection: sees only what is committed
-        seen_at_ack.append(await projected(sqlite_db))
+        seen_at_ack.append(await projected(kit_db))
 
     body = event_body("o1")
     msg = FakeMsg(dumps(body).encode(), on_ack=on_ack)
@@ -244,15 +245,15 @@ async def test_the_effect_is_committed_before_the_ack(
     again = FakeMsg(dumps(body).encode(), num_delivered=2)  # a redelivery: skipped by the inbox, acked
     await consumer.process(again)  # type: ignore[arg-type]
     assert again.calls == [("ack", None)]
-    assert await count(sqlite_db, projection) == 1
+    assert await count(kit_db, projection) == 1
 
 
 async def test_a_failed_handler_leaves_no_partial_write_and_is_retried_later(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
-    await create_projection(sqlite_db)
+    await create_projection(kit_db)
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -266,6 +267,6 @@ async def test_a_failed_handler_leaves_no_partial_write_and_is_retried_later(
         msg = FakeMsg(body, num_delivered=delivered)
         await consumer.process(msg)  # type: ignore[arg-type]
         assert msg.calls == [expected]
-        assert await count(sqlite_db, projection) == 0  # the handler's insert was rolled back
-        assert await count(sqlite_db, inbox) == 0
-    assert await count(sqlite_db, dead_letters) == 1
+        assert await count(kit_db, projection) == 0  # the handler's insert was rolled back
+        assert await count(kit_db, inbox) == 0
+    assert await count(kit_db, dead_letters) == 1

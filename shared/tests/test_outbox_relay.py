@@ -23,12 +23,12 @@ from shared.tests.messaging_support import metric, record_changes, stream_messag
 STREAM = "TOCHUC_ORGS"
 
 
-async def test_record_event_writes_in_the_callers_transaction_only(sqlite_db: Database) -> None:
+async def test_record_event_writes_in_the_callers_transaction_only(kit_db: Database) -> None:
     class Boom(Exception):
         pass
 
     with pytest.raises(Boom):
-        async with sqlite_db.transaction() as session:
+        async with kit_db.transaction() as session:
             await record_event(
                 session,
                 service="orgs",
@@ -39,9 +39,9 @@ async def test_record_event_writes_in_the_callers_transaction_only(sqlite_db: Da
             )
             assert session.info[PENDING_KEY] is True
             raise Boom
-    assert await unpublished(sqlite_db) == 0
+    assert await unpublished(kit_db) == 0
 
-    async with sqlite_db.transaction() as session:
+    async with kit_db.transaction() as session:
         event_id = await record_event(
             session,
             service="orgs",
@@ -51,7 +51,7 @@ async def test_record_event_writes_in_the_callers_transaction_only(sqlite_db: Da
             sequence=2,
             request_id="r-9",
         )
-    async with sqlite_db.session() as session:
+    async with kit_db.session() as session:
         row = (await session.execute(select(outbox))).one()
     assert row.id == event_id
     assert row.subject == "tochuc.orgs.organization.rated.v1"
@@ -61,11 +61,11 @@ async def test_record_event_writes_in_the_callers_transaction_only(sqlite_db: Da
 
 
 async def test_relay_publishes_in_order_with_dedup_and_trace_headers(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
     await ensure_stream(nats_handle.js, "orgs")
-    ids = await record_changes(sqlite_db, 25)
-    relay = OutboxRelay(sqlite_db, nats_handle, service="orgs", registry=metrics_registry, batch_size=10)
+    ids = await record_changes(kit_db, 25)
+    relay = OutboxRelay(kit_db, nats_handle, service="orgs", registry=metrics_registry, batch_size=10)
     assert [await relay.drain_once() for _ in range(4)] == [10, 10, 5, 0]
 
     messages = await stream_messages(nats_handle.js, STREAM)
@@ -73,22 +73,22 @@ async def test_relay_publishes_in_order_with_dedup_and_trace_headers(
     assert [CloudEvent.parse(m.data or b"").id for m in messages] == ids
     assert messages[3].headers and messages[3].headers["traceparent"] == f"00-{3:032x}-{3:016x}-01"
     assert messages[3].subject == "tochuc.orgs.organization.amended.v1"
-    assert await unpublished(sqlite_db) == 0
+    assert await unpublished(kit_db) == 0
     assert metric(metrics_registry, "tochuc_outbox_published_total") == 25
 
 
 async def test_a_commit_wakes_the_relay_at_once(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
     await ensure_stream(nats_handle.js, "orgs")
     # A poll interval of a minute: only the commit hook can make the event go out promptly.
-    relay = OutboxRelay(sqlite_db, nats_handle, service="orgs", registry=metrics_registry, poll_interval=60)
+    relay = OutboxRelay(kit_db, nats_handle, service="orgs", registry=metrics_registry, poll_interval=60)
     relay.start()
     try:
         await wait_until(lambda: metric(metrics_registry, "tochuc_outbox_backlog") == 0, timeout=5)
         loop = asyncio.get_running_loop()
         started = loop.time()
-        await record_changes(sqlite_db, 1)
+        await record_changes(kit_db, 1)
 
         async def in_stream() -> bool:
             return (await nats_handle.js.stream_info(STREAM)).state.messages == 1
@@ -100,7 +100,7 @@ async def test_a_commit_wakes_the_relay_at_once(
 
 
 async def test_changes_made_while_nats_is_down_are_all_published_in_order_once_it_is_back(
-    sqlite_db: Database,
+    kit_db: Database,
     nats_server_factory: Callable[[], NatsServer],
     metrics_registry: CollectorRegistry,
 ) -> None:
@@ -108,11 +108,11 @@ async def test_changes_made_while_nats_is_down_are_all_published_in_order_once_i
     handle = NatsHandle(server.url, name="relay-test", reconnect_time_wait=0.1, max_backoff=0.2)
     await handle.start()  # must not raise
     relay = OutboxRelay(
-        sqlite_db, handle, service="orgs", registry=metrics_registry, max_backoff=0.3, gauge_interval=0.1
+        kit_db, handle, service="orgs", registry=metrics_registry, max_backoff=0.3, gauge_interval=0.1
     )
     relay.start()
     try:
-        ids = await record_changes(sqlite_db, 1000)
+        ids = await record_changes(kit_db, 1000)
         await wait_until(lambda: metric(metrics_registry, "tochuc_outbox_backlog") == 1000)
         assert metric(metrics_registry, "tochuc_outbox_oldest_age_seconds") > 0
         assert relay.running and not handle.connected
@@ -122,14 +122,14 @@ async def test_changes_made_while_nats_is_down_are_all_published_in_order_once_i
         await ensure_stream(handle.js, "orgs")  # as the service's start-up task does once NATS is reachable
 
         async def drained() -> bool:
-            return await unpublished(sqlite_db) == 0
+            return await unpublished(kit_db) == 0
 
         await wait_until(drained, timeout=30)
 
         # NATS stopped, more changes, NATS back on the same store: those go out too, after the first ones.
         server.stop()
         await wait_until(lambda: not handle.connected)
-        ids += await record_changes(sqlite_db, 100, start=1000)
+        ids += await record_changes(kit_db, 100, start=1000)
         await wait_until(lambda: metric(metrics_registry, "tochuc_outbox_backlog") == 100)
         assert relay.running
         server.start()
@@ -150,24 +150,24 @@ class RelayKilled(BaseException):
 
 
 async def test_a_relay_killed_between_ack_and_mark_republishes_and_nothing_is_applied_twice(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
     await ensure_stream(nats_handle.js, "orgs")
-    ids = await record_changes(sqlite_db, 10)
+    ids = await record_changes(kit_db, 10)
 
     async def crash_on_fifth(event_id: str) -> None:
         if event_id == ids[4]:
             raise RelayKilled
 
     killed = OutboxRelay(
-        sqlite_db, nats_handle, service="orgs", registry=metrics_registry, after_publish=crash_on_fifth
+        kit_db, nats_handle, service="orgs", registry=metrics_registry, after_publish=crash_on_fifth
     )
     with pytest.raises(RelayKilled):
         await killed.drain_once()
     assert (await nats_handle.js.stream_info(STREAM)).state.messages == 5  # acked by JetStream...
-    assert await unpublished(sqlite_db) == 10  # ...but the crash came before any mark
+    assert await unpublished(kit_db) == 10  # ...but the crash came before any mark
 
-    successor = OutboxRelay(sqlite_db, nats_handle, service="orgs", registry=CollectorRegistry())
+    successor = OutboxRelay(kit_db, nats_handle, service="orgs", registry=CollectorRegistry())
     assert await successor.drain_once() == 10
     messages = await stream_messages(nats_handle.js, STREAM)
     assert [CloudEvent.parse(m.data or b"").id for m in messages] == ids  # the re-sends were de-duplicated
@@ -178,7 +178,7 @@ async def test_a_relay_killed_between_ack_and_mark_republishes_and_nothing_is_ap
         applied.append(event.id)
 
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -195,12 +195,12 @@ async def test_a_relay_killed_between_ack_and_mark_republishes_and_nothing_is_ap
 
 
 async def test_an_event_published_twice_without_dedup_is_applied_once(
-    sqlite_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
 ) -> None:
     """A re-publish after the duplicate window reaches the stream twice; the inbox applies it once."""
     await ensure_stream(nats_handle.js, "orgs")
-    ids = await record_changes(sqlite_db, 2)
-    async with sqlite_db.session() as session:
+    ids = await record_changes(kit_db, 2)
+    async with kit_db.session() as session:
         rows = (
             await session.execute(select(outbox.c.subject, outbox.c.payload).order_by(outbox.c.seq))
         ).all()
@@ -215,7 +215,7 @@ async def test_an_event_published_twice_without_dedup_is_applied_once(
         applied.append(event.id)
 
     consumer = Consumer(
-        sqlite_db,
+        kit_db,
         nats_handle,
         name="cadres",
         owner="orgs",
@@ -231,7 +231,7 @@ async def test_an_event_published_twice_without_dedup_is_applied_once(
     finally:
         await consumer.stop()
     assert applied == ids
-    async with sqlite_db.session() as session:
+    async with kit_db.session() as session:
         assert (await session.execute(select(func.count()).select_from(inbox))).scalar_one() == 2
     info = await nats_handle.js.consumer_info(STREAM, "cadres__orgs")
     assert (info.num_pending, info.num_ack_pending) == (0, 0)  # the duplicate was acked, not left hanging
