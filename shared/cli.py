@@ -209,7 +209,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
                 steps = upgrade(service, url)
             heads = current_heads(url)
         except Exception as exc:
-            raise CommandError(f"migrating {service} failed: {type(exc).__name__}: {exc}") from exc
+            raise CommandError(f"migrating {service} failed: {type(exc).__name__}: {describe(exc)}") from exc
         for step in steps:
             print(f"  {'upgraded' if step.is_upgrade else 'downgraded'} {step}", flush=True)
         at = ", ".join(heads) or "base (empty)"
@@ -240,34 +240,41 @@ def _ensure_streams(services: list[str]) -> None:
     settings = CommonSettings()
     owners = [s for s in services if s in STREAMS]
 
+    url = settings.effective_nats_url
+
     async def run() -> list[str]:
         # nats-py retries a refused first connect for ever, whatever the options: bound it.
-        url = settings.effective_nats_url
-        nc = await asyncio.wait_for(
-            nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet),
-            timeout=NATS_CONNECT_TIMEOUT,
-        )
+        try:
+            if not any_server_listens(url):
+                raise ConnectionRefusedError("connection refused")
+            nc = await asyncio.wait_for(
+                nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet),
+                timeout=NATS_CONNECT_TIMEOUT,
+            )
+        except (OSError, TimeoutError, NatsError) as exc:
+            print(
+                f"streams: NATS at {url} is not reachable ({describe(exc)}); "
+                "each service creates its stream when it starts",
+                flush=True,
+            )
+            return []
         try:
             js = nc.jetstream()
-            return [
-                (await ensure_stream(js, o, replicas=settings.stream_replicas)).config.name or o
-                for o in owners
-            ]
+            names = []
+            for owner in owners:
+                try:
+                    info = await ensure_stream(js, owner, replicas=settings.stream_replicas)
+                except (TimeoutError, NatsError) as exc:
+                    problem = describe(exc)
+                    raise CommandError(f"cannot create or update the stream of {owner}: {problem}") from exc
+                names.append(info.config.name or owner)
+            print(f"streams: {', '.join(names)} ready on {url}", flush=True)
+            return names
         finally:
-            await nc.close()
+            with contextlib.suppress(Exception):
+                await nc.close()
 
-    try:
-        if not any_server_listens(settings.effective_nats_url):
-            raise ConnectionRefusedError("connection refused")
-        names = asyncio.run(run())
-    except (OSError, TimeoutError, NatsError) as exc:
-        print(
-            f"streams: NATS at {settings.effective_nats_url} is not reachable ({describe(exc)}); "
-            "each service creates its stream when it starts",
-            flush=True,
-        )
-        return
-    print(f"streams: {', '.join(names)} ready on {settings.effective_nats_url}", flush=True)
+    asyncio.run(run())
 
 
 def any_server_listens(urls: str, timeout: float = 1.0) -> bool:
@@ -284,9 +291,11 @@ def any_server_listens(urls: str, timeout: float = 1.0) -> bool:
 
 
 def describe(exc: BaseException) -> str:
+    """One line about an exception (database drivers' messages span several)."""
     if isinstance(exc, TimeoutError):
         return "timed out"
-    return str(exc) or type(exc).__name__
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 async def _quiet(*_args: Any) -> None:
@@ -327,7 +336,7 @@ async def tail_events(url: str, subject: str, from_start: bool, only_stream: str
     import nats
     from nats.errors import Error as NatsError
     from nats.js.api import DeliverPolicy
-    from nats.js.errors import NotFoundError
+    from nats.js.errors import NotFoundError, ServiceUnavailableError
 
     from shared.streams import STREAMS
 
@@ -393,7 +402,12 @@ async def tail_events(url: str, subject: str, from_start: bool, only_stream: str
             where = f"stream {only_stream}" if only_stream else "any TOCHUC_* stream"
             raise CommandError(f"no event of {where} on {url} can match {subject!r} (is the stack started?)")
         await stopped.wait()
+    except ServiceUnavailableError as exc:
+        raise CommandError(f"JetStream is not enabled on {url}") from exc
+    except (TimeoutError, NatsError) as exc:
+        raise CommandError(f"cannot follow the streams on {url}: {describe(exc)}") from exc
     finally:
+        stopped.set()  # closing is not a lost connection
         with contextlib.suppress(Exception):
             await asyncio.wait_for(nc.close(), timeout=2)
     return 0

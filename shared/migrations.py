@@ -117,7 +117,7 @@ def alembic_config(service: str, database_url: str) -> Config:
     if ruff.is_file():
         # Keep generated revisions ruff-formatted like the rest of the code.
         hooks = {
-            "ruff_fix": "check --fix --exit-zero --quiet REVISION_SCRIPT_FILENAME",
+            "ruff_fix": "check --fix --exit-zero --silent REVISION_SCRIPT_FILENAME",
             "ruff_format": "format --quiet REVISION_SCRIPT_FILENAME",
         }
         config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
@@ -135,7 +135,8 @@ def upgrade(service: str, database_url: str, revision: str = "head") -> list[App
     ``await asyncio.to_thread(upgrade, service, url)``.
     """
     config = alembic_config(service, database_url)
-    config.attributes["applied"] = applied = []
+    applied: list[AppliedStep] = []
+    config.attributes["applied"] = applied
     command.upgrade(config, revision)
     return applied
 
@@ -146,7 +147,8 @@ def downgrade(service: str, database_url: str, revision: str) -> list[AppliedSte
     Synchronous, like :func:`upgrade`: async callers use ``asyncio.to_thread``.
     """
     config = alembic_config(service, database_url)
-    config.attributes["applied"] = applied = []
+    applied: list[AppliedStep] = []
+    config.attributes["applied"] = applied
     command.downgrade(config, revision)
     return applied
 

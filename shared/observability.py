@@ -110,6 +110,19 @@ class RequestContextMiddleware:
             await JSONResponse(body, status_code=413, media_type=PROBLEM_JSON)(
                 scope, receive, send_with_headers
             )
+        except Exception:
+            # Unexpected errors are answered here, inside the request context, so the 500 problem carries
+            # the request id (Starlette's outermost error middleware runs after the context is gone).
+            if response_started:
+                raise
+            access_log.exception("unhandled error on %s %s", scope.get("method"), scope.get("path"))
+            body = problem_body(
+                None, 500, "Internal server error", "An unexpected error occurred; it has been logged.", None
+            )
+            body["instance"] = scope.get("path", "")
+            await JSONResponse(body, status_code=500, media_type=PROBLEM_JSON)(
+                scope, receive, send_with_headers
+            )
         finally:
             elapsed = time.perf_counter() - started
             route = getattr(scope.get("route"), "path", None) or "unmatched"

@@ -157,8 +157,9 @@ def _pdeathsig_preexec() -> Callable[[], None] | None:
 class Console:
     """Thread-safe console output, with colours only on a terminal (and not under NO_COLOR)."""
 
-    def __init__(self, stream: IO[str] | None = None) -> None:
+    def __init__(self, stream: IO[str] | None = None, errors: IO[str] | None = None) -> None:
         self.stream = stream or sys.stdout
+        self.errors = errors or sys.stderr
         self.colour = self.stream.isatty() and "NO_COLOR" not in os.environ
         self._lock = threading.Lock()
 
@@ -166,10 +167,17 @@ class Console:
         return f"\033[{code}m{text}\033[0m" if self.colour else text
 
     def say(self, text: str = "") -> None:
+        self._write(self.stream, text)
+
+    def error(self, text: str) -> None:
+        """A failure of the stack itself: on stderr, in red on a terminal."""
+        self._write(self.errors, f"\033[31m{text}\033[0m" if self.colour and self.errors.isatty() else text)
+
+    def _write(self, stream: IO[str], text: str) -> None:
         with self._lock:
             try:
-                self.stream.write(text + "\n")
-                self.stream.flush()
+                stream.write(text + "\n")
+                stream.flush()
             except (BrokenPipeError, ValueError):
                 pass
 
@@ -287,16 +295,14 @@ class Supervisor:
                 self._load_demo()
             return self._serve()
         except StackError as exc:
-            self.console.say(self.console.paint(f"tochuc up: {exc}", "31"))
+            self.console.error(f"tochuc up: {exc}")
             return 1
         except _Interrupted:
             self.console.say(f"\n{self._signal_name or 'stop'} received during start-up: stopping")
             return 0
         except Exception as exc:
             self._log_traceback()
-            self.console.say(
-                self.console.paint(f"tochuc up: unexpected error: {exc!r} (see {self._own_log})", "31")
-            )
+            self.console.error(f"tochuc up: unexpected error: {exc!r} (see {self._own_log})")
             return 1
         finally:
             self._stop_all()
@@ -400,7 +406,7 @@ class Supervisor:
             try:
                 self._check_children()
             except StackError as exc:
-                self.console.say(self.console.paint(f"tochuc up: {exc}", "31"))
+                self.console.error(f"tochuc up: {exc}")
                 return 1
             self._stop.wait(0.2)
         self.console.say(f"\n{self._signal_name or 'stop'} received: stopping")
@@ -429,9 +435,7 @@ class Supervisor:
                 asyncio.run(_awaited(result))
         except Exception as exc:
             self._log_traceback()
-            self.console.say(
-                self.console.paint(f"demo      loading failed: {exc} (see {self._own_log})", "31")
-            )
+            self.console.error(f"demo      loading failed: {exc} (see {self._own_log})")
             return
         self.console.say(f"demo      loaded in {time.monotonic() - started:.1f} s")
 
