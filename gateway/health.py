@@ -13,7 +13,7 @@ from importlib import metadata
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
@@ -26,7 +26,7 @@ READY_CHECK_TIMEOUT = 1.0
 router = APIRouter(tags=["operations"])
 
 
-class HealthResponse(Response):
+class HealthResponse(JSONResponse):
     media_type = HEALTH_JSON
 
 
@@ -56,7 +56,7 @@ def version() -> str:
 
 
 def _health(body: dict[str, Any]) -> Response:
-    return HealthResponse(json.dumps(body), headers={"Cache-Control": "no-store"})
+    return HealthResponse(body, headers={"Cache-Control": "no-store"})
 
 
 @router.get(

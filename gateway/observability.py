@@ -121,7 +121,8 @@ class RequestContextMiddleware:
         status_text = str(status)
         self.metrics.requests.labels(scope["method"], route, status_text).inc()
         self.metrics.request_duration.labels(route, status_text).observe(elapsed)
-        if log.isEnabledFor(logging.INFO):
+        level = logging.WARNING if status >= 500 else logging.INFO  # 502/504: a service is in trouble
+        if log.isEnabledFor(level):
             fields: dict[str, Any] = {
                 "method": scope["method"],
                 "path": scope["path"],
@@ -132,7 +133,7 @@ class RequestContextMiddleware:
             upstream = scope.get(UPSTREAM_KEY)
             if upstream is not None:
                 fields["upstream"], fields["upstream_outcome"] = upstream
-            log.info("request", extra={"fields": fields})
+            log.log(level, "request", extra={"fields": fields})
 
 
 async def _send_internal_error(scope: Scope, send: Send, request_id: bytes) -> None:
