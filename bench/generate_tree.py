@@ -333,7 +333,9 @@ def generate(*, scale: float = 1.0, seed: int = 1, big_subtree: int = 10_000) ->
 
     # Cells: only under grassroots committees (communes and wards get more), a few via sub-committees.
     cell_parents = committees or [big]
-    parent_cum = list(itertools.accumulate(3.0 if nodes[c].kind in ("commune", "ward") else 1.0 for c in cell_parents))
+    parent_cum = list(
+        itertools.accumulate(3.0 if nodes[c].kind in ("commune", "ward") else 1.0 for c in cell_parents)
+    )
     per_parent: Counter[int] = Counter()
     subs_of: dict[int, list[int]] = {}
     for _ in range(n_cells):

@@ -22,9 +22,10 @@ from gateway import health
 from gateway.forwarding import API_PREFIX, make_forwarding_route
 from gateway.observability import GatewayMetrics, RequestContextMiddleware
 from gateway.openapi import OpenAPICatalog
-from gateway.routes import RouteTable
+from gateway.routes import ROUTES, RouteTable
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream, make_upstream
+from shared.logs import configure_logging
 from shared.problems import install_problem_handlers
 from shared.settings import CommonSettings
 
@@ -49,8 +50,12 @@ CORS_EXPOSED_HEADERS = ["ETag", "Location", "Content-Disposition", "X-Request-ID
 
 
 def create_app(settings: CommonSettings | None = None) -> FastAPI:
+    """The gateway; with no settings, from the environment with JSON logs (``uvicorn --factory``)."""
+    if settings is None:
+        configure_logging("gateway", CommonSettings().log_level)
     gateway_settings = GatewaySettings.from_common(settings)
-    table = RouteTable()
+    deployed = set(gateway_settings.service_list)
+    table = RouteTable(rule for rule in ROUTES if rule.service in deployed)
     metrics = GatewayMetrics()
 
     @asynccontextmanager

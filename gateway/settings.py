@@ -25,6 +25,13 @@ class GatewaySettings(CommonSettings):
     gateway_keepalive: float = Field(default=4.0, gt=0)
     # How long the merged OpenAPI document is kept before the services' documents are fetched again.
     gateway_openapi_ttl: float = Field(default=60.0, ge=0)
+    # The services deployed behind this gateway (``TOCHUC_SERVICES``). Paths of the others answer 404 and
+    # readiness does not report them; the embedded stack sets it to the services it started.
+    services: str = "orgs,cadres,training"
+
+    @property
+    def service_list(self) -> list[str]:
+        return [s.strip() for s in self.services.split(",") if s.strip()]
 
     @classmethod
     def from_common(cls, settings: CommonSettings | None) -> GatewaySettings:

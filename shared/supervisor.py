@@ -47,6 +47,7 @@ from types import FrameType
 from typing import IO, Any
 
 import httpx
+from pydantic import ValidationError
 
 from shared.settings import CommonSettings, ServiceSettings
 
@@ -115,7 +116,10 @@ def nats_server_binary() -> str | None:
 
 
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Nobody listens on ``port`` (connections of a just-stopped stack in TIME_WAIT do not count)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As nats-server and uvicorn do: without it a restart right after a stop looks like a conflict.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
@@ -312,6 +316,15 @@ class Supervisor:
     # --- steps ---
 
     def _prepare(self) -> None:
+        for app in self.apps:
+            if app.migrate:
+                try:
+                    ServiceSettings.load(app.name)  # e.g. production refuses SQLite: say so before starting
+                except ValidationError as exc:
+                    problems = "; ".join(
+                        str(e.get("msg", "")).removeprefix("Value error, ") for e in exc.errors()
+                    )
+                    raise StackError(f"{app.name}: {problems}") from exc
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         wanted = [(app.name, app.port) for app in self.apps]
         if self.embedded_nats:
@@ -496,6 +509,8 @@ class Supervisor:
         env["TOCHUC_DATA_DIR"] = str(self.data_dir)
         env["TOCHUC_NATS_URL"] = self.nats_url
         env["PYTHONUNBUFFERED"] = "1"
+        # The gateway routes to, and reports the readiness of, the services this stack runs.
+        env["TOCHUC_SERVICES"] = ",".join(app.name for app in self.apps if app.name != GATEWAY)
         for name in (GATEWAY, *SERVICE_NAMES):
             env[f"TOCHUC_{name.upper()}_PORT"] = str(self.settings.port_of(name))
         return env

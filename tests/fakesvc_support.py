@@ -15,9 +15,10 @@ DB_PY = """
 from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shared.db import kit_metadata, make_base
+from shared.db import make_base
 
 Base = make_base()
+Notes = make_base()  # a second MetaData: target_metadata() returns a list, like the services' own + kit
 
 
 class Widget(Base):
@@ -27,8 +28,14 @@ class Widget(Base):
     colour: Mapped[str | None] = mapped_column(String(20), index=True)
 
 
+class Note(Notes):
+    __tablename__ = "notes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(200))
+
+
 def target_metadata():
-    return [Base.metadata, kit_metadata]
+    return [Base.metadata, Notes.metadata]
 """
 
 REVISION_1 = '''
@@ -53,9 +60,16 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=100), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_widgets")),
     )
+    op.create_table(
+        "notes",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("text", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notes")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("notes")
     op.drop_table("widgets")
 '''
 

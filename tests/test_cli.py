@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import select
 import signal
 import socket
 import sqlite3
@@ -407,6 +408,13 @@ def wait_ready(process: subprocess.Popen[str], urls: list[str], timeout: float =
             time.sleep(0.2)
 
 
+def read_line_within(process: subprocess.Popen[str], seconds: float) -> str:
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], seconds)
+    assert ready, f"no line within {seconds} s"
+    return process.stdout.readline().rstrip("\n")
+
+
 def descendants(pid: int) -> list[psutil.Process]:
     return psutil.Process(pid).children(recursive=True)
 
@@ -475,6 +483,24 @@ def test_up_runs_the_stack_and_stops_cleanly(tmp_path: Path, reaper: list[subpro
     )
     assert answer.status_code == 200, answer.text
 
+    # What the stack publishes, `tochuc events tail` prints: one CloudEvent per line.
+    created = httpx.post(
+        f"{gateway}/api/v1/organizations",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"code": "NA", "name": "Đảng bộ tỉnh Nghệ An", "level": "province", "kind": "other",
+              "established_on": "1930-04-01"},
+        trust_env=False,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    tail = start([*TOCHUC, "events", "tail", "--from-start"], env)
+    reaper.append(tail)
+    line = read_line_within(tail, 30)
+    cloud_event = json.loads(line)
+    assert cloud_event["type"] == "vn.tochuc.orgs.organization.established.v1"
+    assert cloud_event["data"]["id"] == created.json()["id"]
+    tail.send_signal(signal.SIGINT)
+    assert tail.wait(timeout=10) == 0
+
     up.send_signal(signal.SIGTERM)
     assert up.wait(timeout=15) == 0
     out = output_of(up)
@@ -536,7 +562,7 @@ def start_fake_stack(tmp_path: Path) -> tuple[subprocess.Popen[str], dict[str, i
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_supervisor_stops_on_a_signal_with_exit_0(
     tmp_path: Path, reaper: list[subprocess.Popen[str]], stop: signal.Signals
 ) -> None:
@@ -594,6 +620,7 @@ def test_up_refuses_a_busy_port_in_one_line(tmp_path: Path) -> None:
         env["TOCHUC_NATS_PORT"] = str(port)
         result = run_tochuc("up", env=env, timeout=60)
     assert result.returncode == 1
-    assert f"port {port} (nats) is already in use" in result.stdout
-    assert "TOCHUC_NATS_PORT" in result.stdout
+    assert f"port {port} (nats) is already in use" in result.stderr
+    assert "TOCHUC_NATS_PORT" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert "Traceback" not in result.stdout + result.stderr
