@@ -7,6 +7,7 @@ globals — so tests can run several apps in one process.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -22,8 +23,10 @@ from shared.auth import TokenVerifier
 from shared.cloudevents import CloudEvent
 from shared.consumer import Consumer
 from shared.db import Database
+from shared.idempotency import purge_expired
 from shared.natsconn import NatsHandle
 from shared.observability import CheckResult, HttpMetrics, RequestContextMiddleware, health_router
+from shared.outbox import purge_published
 from shared.problems import install_problem_handlers
 from shared.relay import OutboxRelay, outbox_backlog
 from shared.rulebook import Rulebook, rules_router
@@ -34,6 +37,9 @@ log = logging.getLogger("tochuc.app")
 
 OUTBOX_WARN_ROWS = 1000
 OUTBOX_WARN_AGE_SECONDS = 60.0
+# Published outbox rows are kept a week for investigation (the stream keeps the events for ever).
+OUTBOX_RETENTION = dt.timedelta(days=7)
+HOUSEKEEPING_INTERVAL_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
         app.state.rulebook = spec.rulebook
         workers: list[OutboxRelay | Consumer] = []
         stream_task: asyncio.Task[None] | None = None
+        housekeeping: asyncio.Task[None] | None = None
         if run_workers:
             await nats.start()
             stream_task = asyncio.create_task(_ensure_streams(nats, spec, settings))
@@ -92,15 +99,17 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
             app.state.relay = relay
             for worker in workers:
                 worker.start()
+            housekeeping = asyncio.create_task(_housekeeping(db), name=f"housekeeping-{spec.name}")
         try:
             yield
         finally:
             for worker in reversed(workers):
                 await worker.stop()
-            if stream_task is not None:
-                stream_task.cancel()
-                with suppress(asyncio.CancelledError, Exception):
-                    await stream_task
+            for task in (stream_task, housekeeping):
+                if task is not None:
+                    task.cancel()
+                    with suppress(asyncio.CancelledError, Exception):
+                        await task
             await nats.close()
             await db.dispose()
 
@@ -120,6 +129,27 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
     for router in spec.routers:
         app.include_router(router)
     return app
+
+
+async def housekeeping_once(db: Database) -> tuple[int, int]:
+    """Delete published outbox rows past retention and expired idempotency keys; (outbox, keys) deleted."""
+    async with db.transaction() as session:
+        published = await purge_published(session, older_than=OUTBOX_RETENTION)
+        keys = await purge_expired(session)
+    return published, keys
+
+
+async def _housekeeping(db: Database) -> None:
+    while True:
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL_SECONDS)
+        try:
+            published, keys = await housekeeping_once(db)
+            if published or keys:
+                log.info(
+                    "housekeeping: %d published outbox rows and %d idempotency keys deleted", published, keys
+                )
+        except Exception as exc:  # the next round tries again
+            log.warning("housekeeping failed: %s", exc)
 
 
 async def _ensure_streams(nats: NatsHandle, spec: ServiceSpec, settings: ServiceSettings) -> None:

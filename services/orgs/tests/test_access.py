@@ -154,3 +154,36 @@ async def test_operations_endpoints(orgs: Any) -> None:
     assert r.headers["x-content-type-options"] == "nosniff"
     listed = await orgs.client.get("/v1/organizations", headers=orgs.auth())
     assert listed.headers["cache-control"] == "no-store" and len(listed.headers["x-request-id"]) >= 16
+
+
+async def test_housekeeping_deletes_old_published_rows_and_expired_keys(orgs: Any) -> None:
+    import datetime as dt
+
+    from sqlalchemy import func, select, update
+
+    from shared.idempotency import idempotency_keys
+    from shared.outbox import outbox
+    from shared.service_app import housekeeping_once
+
+    h = {**orgs.auth(), "Idempotency-Key": "old"}
+    for code in ("A", "B"):
+        body = {
+            "code": code,
+            "name": code,
+            "level": "province",
+            "kind": "other",
+            "established_on": "2020-01-01",
+        }
+        await orgs.client.post("/v1/organizations", json=body, headers={**h, "Idempotency-Key": code})
+    db = orgs.app.state.db
+    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=8)
+    async with db.transaction() as s:
+        first = (await s.execute(select(func.min(outbox.c.seq)))).scalar_one()
+        await s.execute(update(outbox).where(outbox.c.seq == first).values(published_at=long_ago))
+        await s.execute(
+            update(idempotency_keys).where(idempotency_keys.c.key == "A").values(created_at=long_ago)
+        )
+    assert await housekeeping_once(db) == (1, 1)
+    async with db.session() as s:
+        assert (await s.execute(select(func.count()).select_from(outbox))).scalar_one() == 1
+        assert [r for (r,) in await s.execute(select(idempotency_keys.c.key))] == ["B"]
