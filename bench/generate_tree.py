@@ -6,9 +6,9 @@ commune, ward, agency, enterprises, schools…); ~300,000 ``cell``s, only under 
 sub-committees of the large ones), as services/orgs/rules.yaml allows. Everything is established on dates
 in 2000–2020, a child never before its parent.
 
-On top of that, independent of ``--scale``, one **big** grassroots committee (``VN.U01.BIG``) whose subtree has
-``--big-subtree`` nodes (default 10,000: the committee, ~100 sub-committees, the rest cells), so the
-benchmarks always have a 10,000-node subtree to read and to move.
+On top of that, independent of ``--scale``, one **big** grassroots committee (``VN.U01.BIG``) whose
+subtree has ``--big-subtree`` nodes (default 10,000: the committee, ~100 sub-committees, the rest cells),
+so the benchmarks always have a 10,000-node subtree to read and to move.
 
     .venv/bin/python bench/generate_tree.py --scale 0.05            # summary only
     .venv/bin/python bench/generate_tree.py --scale 1 --out bench/out/tree.jsonl
@@ -183,7 +183,8 @@ def _grassroots_name(rng: random.Random, kind: str, committee: bool) -> str:
                 else f"{prefix} Văn phòng Ủy ban nhân dân {_place(rng)}"
             )
         case "public_service_unit":
-            return f"{prefix} {rng.choice(('Bệnh viện Đa khoa', 'Trung tâm Y tế', 'Trung tâm Văn hóa'))} {_place(rng)}"
+            unit = rng.choice(("Bệnh viện Đa khoa", "Trung tâm Y tế", "Trung tâm Văn hóa"))
+            return f"{prefix} {unit} {_place(rng)}"
         case "state_enterprise":
             return f"{prefix} Công ty TNHH MTV {rng.choice(COMPANY_WORDS)} {_place(rng)}"
         case "private_enterprise":

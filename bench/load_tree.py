@@ -34,7 +34,7 @@ from services.orgs.organizations.models import Organization, OrganizationChange,
 from shared.db import Database  # noqa: E402
 from shared.text import normalize  # noqa: E402
 
-O = Organization.__table__
+O = Organization.__table__  # noqa: E741  (the repository's names)
 V = OrganizationVersion.__table__
 C = OrganizationChange.__table__
 RECORDED_BY = "bench-loader"
@@ -152,7 +152,8 @@ async def load(url: str, tree: Tree, *, chunk: int = 10_000, progress: bool = Tr
                 # Nodes were given explicitly: move the serial on, or the service's next insert collides.
                 await session.execute(
                     text(
-                        "SELECT setval(pg_get_serial_sequence('organizations', 'node'), (SELECT max(node) FROM organizations))"
+                        "SELECT setval(pg_get_serial_sequence('organizations', 'node'),"
+                        " (SELECT max(node) FROM organizations))"
                     )
                 )
         seconds = time.perf_counter() - started

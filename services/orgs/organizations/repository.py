@@ -302,7 +302,7 @@ async def rehome_subtree(
     Returns how many organizations moved.
     """
     old_prefix_len = len(old_path) - len(f"{_b36(node)}/")
-    old_depth = old_path.count("/") - 1
+    old_depth = old_path.count("/") - 2  # "/1/" is a root at depth 0, as establish() stores it
     watermark = (await session.execute(select(func.coalesce(func.max(V.c.id), 0)))).scalar_one()
     current = and_(V.c.valid_to.is_(None), in_subtree(V.c.path, old_path), V.c.id <= watermark)
     columns = [c for c in V.c if c.name != "id"]
