@@ -112,6 +112,16 @@ async def test_move_changes_the_tree_exactly_from_its_date_and_is_in_history(sma
         )
     ).json()
     assert cell_before["path"][1] == ids["NA.HD"]
+    # Depths stay right after the move: one level down shows the moved committee without its cell.
+    shallow = (
+        await svc.client.get(
+            f"/v1/organizations/{ids['NA.TC']}/tree", headers=h, params={"depth": 1, "as_of": "2025-07-02"}
+        )
+    ).json()
+    assert {c["code"]: c["children"] for c in shallow["children"]} == {"NA.TC.XB": [], "NA.HD.XA": []}
+    async with svc.app.state.db.session() as s:
+        rows = (await s.execute(select(OrganizationVersion.path, OrganizationVersion.depth))).all()
+    assert all(depth == path.count("/") - 2 for path, depth in rows)
     history = (await svc.client.get(f"/v1/organizations/{ids['NA.HD.XA']}/history", headers=h)).json()[
         "items"
     ]
