@@ -32,6 +32,9 @@ from shared.db import Database
 from shared.natsconn import NatsHandle, NatsUnavailable
 from shared.outbox import PENDING_KEY, as_aware, outbox, utcnow
 
+# Messages written before their acks are awaited (in order, on one connection).
+PIPELINE = 64
+
 log = logging.getLogger(__name__)
 
 AfterPublish = Callable[[str], Awaitable[None]]
@@ -128,6 +131,7 @@ class OutboxRelay:
         self._gauges_at = 0.0
         # SQLite: acked rows not yet marked, and the highest acked seq (rows up to it are not re-read).
         self._unmarked: list[int] = []
+        self._marking: asyncio.Task[None] | None = None
         self._acked_upto = 0
         self._marked_at = 0.0
 
@@ -264,14 +268,32 @@ class OutboxRelay:
             if done:
                 self._acked_upto = done[-1]
         now = asyncio.get_running_loop().time()
-        if failure is not None or flush or now - self._marked_at >= self.mark_interval:
+        if failure is not None or flush:
+            await self._flush_marks()
             async with self._db.transaction() as session:
-                await self._mark(session, self._unmarked, failure)
-            self._unmarked = []
+                await self._mark(session, [], failure)
             self._marked_at = now
+        elif self._unmarked and now - self._marked_at >= self.mark_interval and self._marking is None:
+            # Marked in the background: the mark waits for SQLite's single writer behind the service's own
+            # writes, and publishing must not wait with it (rows past ``_acked_upto`` are not re-read).
+            pending, self._unmarked = self._unmarked, []
+            self._marked_at = now
+            self._marking = asyncio.create_task(self._write_marks(pending), name=f"outbox-marks-{self.service}")
         return self._finish(done, failure)
 
+    async def _write_marks(self, seqs: list[int]) -> None:
+        try:
+            async with self._db.transaction() as session:
+                await self._mark(session, seqs, None)
+        except Exception as exc:  # keep them for the next mark; a crash before then only re-sends them
+            log.warning("outbox relay: could not mark %d published rows yet: %s", len(seqs), exc)
+            self._unmarked[:0] = seqs
+        finally:
+            self._marking = None
+
     async def _flush_marks(self) -> None:
+        if self._marking is not None:
+            await asyncio.shield(self._marking)
         if self._unmarked:
             async with self._db.transaction() as session:
                 await self._mark(session, self._unmarked, None)
@@ -292,26 +314,49 @@ class OutboxRelay:
         return self._finish(done, failure)
 
     async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
-        """Publish in order until one fails; return the acked seqs and the failure (seq, error)."""
+        """Publish in order until one fails; return the acked seqs and the failure (seq, error).
+
+        Pipelined: up to ``PIPELINE`` messages are written to the connection before their acks are awaited,
+        in order. One connection delivers them to the stream in order, so the stream order is the outbox
+        order. If one fails, the ones after it are not counted as done (they are re-sent and de-duplicated
+        by ``Nats-Msg-Id``), and the relay stops the batch there, as in the one-by-one case.
+        """
         done: list[int] = []
         js = self._nats.js
-        for row in rows:
-            headers = {"Nats-Msg-Id": row.id}
-            for key, value in (row.headers or {}).items():
-                if value:
-                    headers[str(key)] = str(value)
-            try:
-                await js.publish(
-                    row.subject, row.payload.encode(), timeout=self.publish_timeout, headers=headers
-                )
-                if self._after_publish is not None:
-                    await self._after_publish(row.id)
-            except asyncio.CancelledError:
-                raise  # a crash: nothing of this batch is marked in this process; the next relay re-sends
-            except Exception as exc:
+        for start in range(0, len(rows), PIPELINE):
+            window = rows[start : start + PIPELINE]
+            futures: list[tuple[Row[Any], asyncio.Future[Any]]] = []
+            failure: tuple[int, Exception] | None = None
+            for row in window:
+                headers = {"Nats-Msg-Id": row.id}
+                for key, value in (row.headers or {}).items():
+                    if value:
+                        headers[str(key)] = str(value)
+                try:
+                    futures.append((row, await js.publish_async(row.subject, row.payload.encode(), headers=headers)))
+                except asyncio.CancelledError:
+                    raise
+                except Exception as exc:
+                    failure = (row.seq, exc)
+                    break
+            for row, future in futures:
+                try:
+                    ack = await asyncio.wait_for(future, timeout=self.publish_timeout)
+                    if getattr(ack, "error", None):
+                        raise RuntimeError(str(ack.error))
+                    if self._after_publish is not None:
+                        await self._after_publish(row.id)
+                except asyncio.CancelledError:
+                    raise  # a crash: nothing of this batch is marked in this process; the next relay re-sends
+                except Exception as exc:
+                    failure = (row.seq, exc)
+                    break
+                done.append(row.seq)
+            if failure is not None:
+                for _row, future in futures:
+                    future.cancel()
                 self._metrics.errors.inc()
-                return done, (row.seq, exc)
-            done.append(row.seq)
+                return done, failure
         return done, None
 
     async def _mark(

@@ -164,7 +164,8 @@ async def test_a_relay_killed_between_ack_and_mark_republishes_and_nothing_is_ap
     )
     with pytest.raises(RelayKilled):
         await killed.drain_once()
-    assert (await nats_handle.js.stream_info(STREAM)).state.messages == 5  # acked by JetStream...
+    # JetStream acked at least the first five (the relay pipelines, so the rest of the window went out too)...
+    assert (await nats_handle.js.stream_info(STREAM)).state.messages >= 5
     assert await unpublished(kit_db) == 10  # ...but the crash came before any mark
 
     successor = OutboxRelay(kit_db, nats_handle, service="orgs", registry=CollectorRegistry())

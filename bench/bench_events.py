@@ -1,0 +1,172 @@
+"""Event latency from commit to a consumer's receipt, through the real outbox relay and a real consumer.
+
+A writer in the "service" process commits changes at a fixed rate, each in its own transaction with its
+outbox row (exactly what a service's unit of work does, without the HTTP and domain work in front of it, which
+on this 2-core machine costs far more than the event path and is measured by bench_tree.py). The service's
+own ``OutboxRelay`` publishes to a real nats-server; a second process runs the kit's durable ``Consumer``
+(inbox row per event, ack after commit) and notes when each event reached its handler.
+Latency = receipt time − commit time of the writer's transaction, per event id.
+
+    .venv/bin/python bench/bench_events.py --db sqlite --rate 500 --seconds 10
+    .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from prometheus_client import CollectorRegistry  # noqa: E402
+
+from shared.db import Database, kit_metadata  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "out"
+PG_ADMIN = os.environ.get("TOCHUC_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def pct(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
+
+
+async def kit_database(url: str) -> Database:
+    import shared.consumer  # noqa: F401  (kit tables)
+    import shared.outbox  # noqa: F401
+
+    db = Database(url)
+    async with db.engine.begin() as conn:
+        await conn.run_sync(kit_metadata.drop_all)
+        await conn.run_sync(kit_metadata.create_all)
+    return db
+
+
+async def consumer_main(nats_url: str, db_url: str, expected: int) -> None:
+    """Separate process: the kit's durable consumer; prints {event_id: receipt time} when all arrived."""
+    from shared.consumer import Consumer
+    from shared.natsconn import NatsHandle
+
+    db = await kit_database(db_url)
+    nats = NatsHandle(nats_url, name="bench-consumer")
+    await nats.start()
+    await nats.wait_connected(timeout=10)
+    received: dict[str, float] = {}
+
+    async def handler(_session: Any, event: Any) -> None:
+        received[event.id] = time.time()
+
+    consumer = Consumer(db, nats, name="bench", owner="orgs", handler=handler, registry=CollectorRegistry(),
+                        fetch_timeout=0.2, batch=100)
+    consumer.start()
+    print("ready", flush=True)
+    deadline = time.monotonic() + 120
+    while len(received) < expected and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+    await consumer.stop()
+    await nats.close()
+    await db.dispose()
+    print(json.dumps(received), flush=True)
+
+
+async def service_main(args: argparse.Namespace) -> None:
+    from shared.natsconn import NatsHandle
+    from shared.outbox import record_event
+    from shared.relay import OutboxRelay
+    from shared.streams import ensure_stream
+    from shared.testing.nats import NatsServer
+
+    OUT.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=OUT, prefix="events-"))
+    server = NatsServer(store_dir=work / "nats").start()
+    pg_name = None
+    if args.db == "postgresql":
+        import asyncpg
+
+        pg_name = f"tochuc_bench_events_{os.getpid()}"
+        conn = await asyncpg.connect(PG_ADMIN)
+        await conn.execute(f'CREATE DATABASE "{pg_name}"')
+        await conn.close()
+        url = "postgresql+asyncpg://" + PG_ADMIN.split("://", 1)[1].rsplit("/", 1)[0] + "/" + pg_name
+    else:
+        url = f"sqlite+aiosqlite:///{work / 'service.db'}"
+    total = int(args.rate * args.seconds)
+    consumer = None
+    try:
+        db = await kit_database(url)
+        nats = NatsHandle(server.url, name="bench-service")
+        await nats.start()
+        await nats.wait_connected(timeout=10)
+        await ensure_stream(nats.js, "orgs")
+        consumer = subprocess.Popen(
+            [sys.executable, __file__, "--consumer", server.url, f"sqlite+aiosqlite:///{work / 'consumer.db'}",
+             str(total)], stdout=subprocess.PIPE, text=True)
+        assert (await asyncio.to_thread(consumer.stdout.readline)).strip() == "ready"  # type: ignore[union-attr]
+        relay = OutboxRelay(db, nats, service="orgs", registry=CollectorRegistry())
+        relay.start()
+        committed: dict[str, float] = {}
+
+        async def change(i: int) -> None:
+            async with db.transaction() as session:
+                event_id = await record_event(session, service="orgs", type="orgs.organization.amended.v1",
+                                              subject=f"00000000-0000-0000-0000-{i:012d}", sequence=i + 1,
+                                              data={"id": "x", "changes": {"name": f"n{i}"}})
+            committed[event_id] = time.time()
+
+        cpu0, started = time.process_time(), time.perf_counter()
+        tasks = []
+        for i in range(total):
+            delay = started + i / args.rate - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(change(i)))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+        out, _ = await asyncio.to_thread(consumer.communicate, timeout=180)
+        cpu = time.process_time() - cpu0
+        await relay.stop()
+        await nats.close()
+        await db.dispose()
+        received: dict[str, float] = json.loads(out.strip().splitlines()[-1])
+        latencies = [(received[k] - t) * 1000 for k, t in committed.items() if k in received]
+        print(f"backend {args.db}: {len(committed):,} commits in {elapsed:.1f} s = {len(committed) / elapsed:.0f}/s "
+              f"(asked {args.rate:.0f}/s); received {len(received):,}; service process CPU "
+              f"{cpu / max(len(committed), 1) * 1000:.2f} ms per change; load average {os.getloadavg()[0]:.2f}")
+        print(f"  commit → consumer receipt: p50 {pct(latencies, 50):.1f} ms · p95 {pct(latencies, 95):.1f} ms · "
+              f"p99 {pct(latencies, 99):.1f} ms · max {max(latencies or [0]):.1f} ms "
+              f"[target p99 < 50 ms: {'MET' if pct(latencies, 99) < 50 else 'MISSED'}]")
+    finally:
+        if consumer is not None and consumer.poll() is None:
+            consumer.kill()
+        server.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+        if pg_name:
+            import asyncpg
+
+            conn = await asyncpg.connect(PG_ADMIN)
+            await conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+            await conn.close()
+
+
+def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--consumer":
+        asyncio.run(consumer_main(sys.argv[2], sys.argv[3], int(sys.argv[4])))
+        return
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--rate", type=float, default=500.0, help="changes (commits) per second")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    asyncio.run(service_main(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
