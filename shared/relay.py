@@ -278,7 +278,9 @@ class OutboxRelay:
             # writes, and publishing must not wait with it (rows past ``_acked_upto`` are not re-read).
             pending, self._unmarked = self._unmarked, []
             self._marked_at = now
-            self._marking = asyncio.create_task(self._write_marks(pending), name=f"outbox-marks-{self.service}")
+            self._marking = asyncio.create_task(
+                self._write_marks(pending), name=f"outbox-marks-{self.service}"
+            )
         return self._finish(done, failure)
 
     async def _write_marks(self, seqs: list[int]) -> None:
@@ -333,7 +335,9 @@ class OutboxRelay:
                     if value:
                         headers[str(key)] = str(value)
                 try:
-                    futures.append((row, await js.publish_async(row.subject, row.payload.encode(), headers=headers)))
+                    futures.append(
+                        (row, await js.publish_async(row.subject, row.payload.encode(), headers=headers))
+                    )
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
