@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.orgs.members import service as members
 from services.orgs.organizations import events
 from services.orgs.organizations import repository as repo
 from services.orgs.organizations.schemas import (
@@ -83,31 +84,37 @@ async def _writable(
 
 
 async def to_reads(session: AsyncSession, rows: Sequence[RowMapping], day: dt.date) -> list[dict[str, Any]]:
-    """Rows as API dicts, with ids resolved for parents, paths and merge targets (one query)."""
-    nodes: set[int] = set()
+    """Rows as API dicts, with ids resolved for parents, paths and merge targets.
+
+    The rows carry their own ids; only ancestors outside them (and merge targets) are looked up, in one query.
+    """
+    ids: dict[int, uuid.UUID] = {row["node"]: row["id"] for row in rows}
+    missing: set[int] = set()
     for row in rows:
-        nodes.update(repo.path_nodes(row["path"]))
-        if row["merged_into_node"]:
-            nodes.add(row["merged_into_node"])
-    ids = await repo.ids_of(session, nodes)
-    return [to_read(row, ids, day) for row in rows]
+        missing.update(n for n in repo.path_nodes(row["path"]) if n not in ids)
+        if row["merged_into_node"] and row["merged_into_node"] not in ids:
+            missing.add(row["merged_into_node"])
+    if missing:
+        ids.update(await repo.ids_of(session, missing))
+    text_ids = {node: str(value) for node, value in ids.items()}
+    return [to_read(row, text_ids) for row in rows]
 
 
-def to_read(row: RowMapping, ids: dict[int, uuid.UUID], day: dt.date) -> dict[str, Any]:
+def to_read(row: RowMapping, ids: dict[int, str]) -> dict[str, Any]:
     ended = row["status"] != "active"
     return {
-        "id": str(row["id"]),
+        "id": ids[row["node"]],
         "code": row["code"],
         "name": row["name"],
         "level": row["level"],
         "kind": row["kind"],
         "tags": repo.tags_list(row["tags"]),
-        "parent_id": str(ids[row["parent_node"]]) if row["parent_node"] else None,
-        "path": [str(ids[n]) for n in repo.path_nodes(row["path"])],
+        "parent_id": ids[row["parent_node"]] if row["parent_node"] else None,
+        "path": [ids[n] for n in repo.path_nodes(row["path"])],
         "status": row["status"],
         "established_on": row["established_on"].isoformat(),
         "dissolved_on": row["valid_from"].isoformat() if ended else None,
-        "merged_into_id": str(ids[row["merged_into_node"]]) if row["merged_into_node"] else None,
+        "merged_into_id": ids[row["merged_into_node"]] if row["merged_into_node"] else None,
         "decision_no": row["decision_no"],
         "decided_on": row["decided_on"].isoformat() if row["decided_on"] else None,
         "state_since": row["valid_from"].isoformat(),
@@ -575,6 +582,16 @@ async def merge(
                 body.decided_on,
                 reason=f"merge of {source['code']} into {target['code']}",
             )
+        await members.move_members(
+            session,
+            from_node=source["node"],
+            to_node=target["node"],
+            day=day,
+            reason=f"merge of {source['code']} into {target['code']}",
+            principal=principal,
+            rulebook=rulebook,
+            decision_no=body.decision_no,
+        )
         await repo.new_state(session, source["node"], day, status="merged", merged_into_node=target["node"])
         sequence = await repo.bump_version(session, source["node"])
         await repo.record_change(
@@ -659,6 +676,26 @@ async def dissolve(
                 body.decided_on,
                 reason=f"dissolution of {ident['code']}",
             )
+    if await members.active_member_count(session, row["node"], day):
+        if body.transfer_to is None:
+            raise Unprocessable(
+                f"{ident['code']} still has active members on {day.isoformat()}; "
+                "name where they go with transfer_to.",
+                slug="has-active-members",
+            )
+        receiver = await _active_parent(session, principal, body.transfer_to, scope, day)
+        if receiver["node"] == row["node"]:
+            raise Unprocessable("transfer_to cannot be the dissolved organization.", slug="cycle")
+        await members.move_members(
+            session,
+            from_node=row["node"],
+            to_node=receiver["node"],
+            day=day,
+            reason=f"dissolution of {ident['code']}",
+            principal=principal,
+            rulebook=rulebook,
+            decision_no=body.decision_no,
+        )
     await repo.new_state(session, row["node"], day, status="dissolved")
     sequence = await repo.bump_version(session, row["node"])
     await repo.record_change(
