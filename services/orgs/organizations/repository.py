@@ -142,6 +142,7 @@ async def subtree(
         stmt = stmt.where(V.c.depth <= max_depth)
     if statuses is not None:
         stmt = stmt.where(V.c.status.in_(statuses))
+    stmt = stmt.order_by(V.c.depth, O.c.code)
     return list((await session.execute(stmt)).mappings().all())
 
 

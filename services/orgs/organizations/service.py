@@ -161,17 +161,18 @@ async def tree(
         session, root["path"], day, max_depth=root["depth"] + depth, statuses=("active",)
     )
     if root["status"] != "active":
-        rows = [root, *rows]
-    rows.sort(key=lambda r: (r["depth"], r["code"]))
+        rows = [root, *rows]  # the root is the shallowest: the order (depth, code) holds
     reads = await to_reads(session, rows, day)
     by_node: dict[int, dict[str, Any]] = {}
+    root_node = root["node"]
     for row, read in zip(rows, reads, strict=True):
         read["children"] = []
-        by_node[row["node"]] = read
-    for row in rows:
-        parent = by_node.get(row["parent_node"]) if row["node"] != root["node"] else None
-        if parent is not None:
-            parent["children"].append(by_node[row["node"]])
+        node = row["node"]
+        by_node[node] = read
+        if node != root_node:
+            parent = by_node.get(row["parent_node"])  # parents come first: rows are ordered by depth
+            if parent is not None:
+                parent["children"].append(read)
     return by_node[root["node"]]
 
 
