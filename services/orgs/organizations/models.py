@@ -23,9 +23,9 @@ from sqlalchemy import JSON, BigInteger, Date, DateTime, ForeignKey, Index, Inte
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.orgs.db import Base
+from shared.tree import PathString
 
 # Byte-wise ordering of paths ("/" < "0"-"9" < "a"-"z") on every backend.
-PathString = String(400).with_variant(String(400, collation="C"), "postgresql")
 SearchString = String(400).with_variant(String(400, collation="C"), "postgresql")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 

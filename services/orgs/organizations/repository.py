@@ -15,6 +15,13 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orgs.organizations.models import Organization, OrganizationChange, OrganizationVersion
+from shared.tree import b36 as _b36
+
+# Re-exported: the other orgs domains build their subtree queries with these.
+from shared.tree import child_path as child_path
+from shared.tree import in_subtree as in_subtree
+from shared.tree import path_nodes as path_nodes
+from shared.tree import subtree_bounds as subtree_bounds
 
 V = OrganizationVersion.__table__
 O = Organization.__table__  # noqa: E741  (V, O, C: the three tables, short in queries)
@@ -43,34 +50,6 @@ ROW_COLUMNS = (
 
 
 # ------------------------------------------------------------------------------------------------ paths
-
-
-def _b36(n: int) -> str:
-    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
-    out = ""
-    while True:
-        n, r = divmod(n, 36)
-        out = digits[r] + out
-        if n == 0:
-            return out
-
-
-def child_path(parent_path: str | None, node: int) -> str:
-    return f"{parent_path or '/'}{_b36(node)}/"
-
-
-def path_nodes(path: str) -> list[int]:
-    return [int(seg, 36) for seg in path.strip("/").split("/") if seg]
-
-
-def subtree_bounds(path: str) -> tuple[str, str]:
-    """Every path of the subtree (the node included) lies in ``[lo, hi)``: "/" sorts just below "0"."""
-    return path, path[:-1] + "0"
-
-
-def in_subtree(column: Any, path: str) -> Any:
-    lo, hi = subtree_bounds(path)
-    return and_(column >= lo, column < hi)
 
 
 def valid_on(day: dt.date) -> Any:
