@@ -156,3 +156,17 @@ def require_role(principal: Principal, *roles: str, action: str = "do this") -> 
     """403 unless the caller has one of the roles (admin always may)."""
     if not principal.has_any(*roles):
         raise Problem(403, f"Your roles do not allow you to {action}.", slug="forbidden")
+
+
+def service_token(settings: CommonSettings, *, sub: str, ttl: int = 300) -> str | None:
+    """A short-lived ``service`` token for calls to another service, where this process can sign one.
+
+    In development the services share the data dir's key. In production tokens come from the identity
+    provider; this returns None and the caller's own token is passed on instead.
+    """
+    if settings.jwks_url:
+        return None
+    key = load_or_create_dev_key(settings.dev_key_path)
+    return mint_token(
+        key, sub=sub, roles=["service"], ttl=ttl, issuer=settings.jwt_issuer, audience=settings.jwt_audience
+    )

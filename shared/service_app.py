@@ -11,7 +11,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI, Request
@@ -60,6 +60,9 @@ class ServiceSpec:
     rulebook: Rulebook | None = None
     subscriptions: list[Subscription] = field(default_factory=list)
     description: str = ""
+    # The service's own resources (e.g. an HTTP client to another service), entered after the database and
+    # before the workers, left after them; they live in ``app.state``.
+    resources: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
 
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_workers: bool = True) -> FastAPI:
@@ -79,6 +82,9 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
         workers: list[OutboxRelay | Consumer] = []
         stream_task: asyncio.Task[None] | None = None
         housekeeping: asyncio.Task[None] | None = None
+        own = AsyncExitStack()
+        if spec.resources is not None:
+            await own.enter_async_context(spec.resources(app))
         if run_workers:
             await nats.start()
             stream_task = asyncio.create_task(_ensure_streams(nats, spec, settings))
@@ -97,6 +103,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
                     )
                 )
             app.state.relay = relay
+            app.state.consumers = workers[1:]
             for worker in workers:
                 worker.start()
             housekeeping = asyncio.create_task(_housekeeping(db), name=f"housekeeping-{spec.name}")
@@ -110,6 +117,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
                     task.cancel()
                     with suppress(asyncio.CancelledError, Exception):
                         await task
+            await own.aclose()
             await nats.close()
             await db.dispose()
 

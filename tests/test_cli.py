@@ -171,7 +171,7 @@ async def test_migrate_creates_the_streams_when_nats_is_there(tmp_path: Path) ->
         env = clean_env(tmp_path / "data", TOCHUC_NATS_URL=server.url)
         result = await asyncio.to_thread(run_tochuc, "migrate", env=env)
         assert result.returncode == 0, result.stderr
-        assert "streams: TOCHUC_ORGS ready" in result.stdout
+        assert "streams: TOCHUC_ORGS" in result.stdout and " ready on " in result.stdout
 
         import nats
 

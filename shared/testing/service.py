@@ -178,8 +178,9 @@ def run_service(
         nats_url: str | None = None,
         **overrides: Any,
     ) -> AsyncIterator[ServiceHarness]:
-        data_dir = tmp_path / f"data-{name}-{uuid.uuid4().hex[:6]}"
-        data_dir.mkdir()
+        # Services that must accept each other's tokens share a data dir (the development key lives there).
+        data_dir = overrides.pop("data_dir", None) or tmp_path / f"data-{name}-{uuid.uuid4().hex[:6]}"
+        data_dir.mkdir(exist_ok=True)
         url = await database_provider.fresh(name, tmp_path)
         settings = ServiceSettings.load(
             name,

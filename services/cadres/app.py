@@ -1,0 +1,51 @@
+"""The cadres service: officials, their home organizations, and (next) posts, personnel decisions, plans."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from services.cadres.cadres.router import router as cadres_router
+from services.cadres.orgtree.directory import OrgDirectory
+from services.cadres.orgtree.handlers import ORG_EVENTS, apply_org_event
+from shared.logs import configure_logging
+from shared.rulebook import Rulebook
+from shared.service_app import ServiceSpec, Subscription, create_service_app
+from shared.settings import ServiceSettings
+
+RULEBOOK_PATH = Path(__file__).with_name("rules.yaml")
+VERSION = "0.1.0"
+
+
+def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = True) -> FastAPI:
+    """The cadres app; with no settings, from the environment.
+
+    ``uvicorn --factory services.cadres.app:create_app`` serves it.
+    """
+    if settings is None:
+        settings = ServiceSettings.load("cadres")
+        configure_logging("cadres", settings.log_level)
+    service_settings = settings
+
+    @asynccontextmanager
+    async def resources(app: FastAPI) -> AsyncIterator[None]:
+        app.state.org_directory = OrgDirectory(service_settings)
+        try:
+            yield
+        finally:
+            await app.state.org_directory.aclose()
+
+    spec = ServiceSpec(
+        name="cadres",
+        title="tochuc cadres",
+        version=VERSION,
+        description="Cadres, with their home organizations kept from orgs' events.",
+        routers=[cadres_router],
+        rulebook=Rulebook.load(RULEBOOK_PATH),
+        subscriptions=[Subscription(owner="orgs", handler=apply_org_event, filter_subjects=[ORG_EVENTS])],
+        resources=resources,
+    )
+    return create_service_app(spec, settings, run_workers=run_workers)

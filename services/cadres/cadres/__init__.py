@@ -1,0 +1,1 @@
+"""Cadres: the officials whose personnel work the Party committees manage."""

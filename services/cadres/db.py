@@ -1,0 +1,20 @@
+"""The cadres service's declarative base and the metadata its migrations manage."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from shared.db import kit_metadata, make_base
+
+Base = make_base()
+
+
+def target_metadata() -> list[MetaData]:
+    """Everything cadres' migrations manage: its own tables and the shared kit's (outbox, inbox, …)."""
+    import shared.consumer
+    import shared.idempotency
+    import shared.outbox  # noqa: F401
+    from services.cadres.cadres import models as cadres_models  # noqa: F401
+    from services.cadres.orgtree import models as orgtree_models  # noqa: F401
+
+    return [Base.metadata, kit_metadata]
