@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from services.cadres.cadres.router import router as cadres_router
 from services.cadres.orgtree.directory import OrgDirectory
 from services.cadres.orgtree.handlers import ORG_EVENTS, apply_org_event
+from services.cadres.posts.router import router as posts_router
 from shared.logs import configure_logging
 from shared.rulebook import Rulebook
 from shared.service_app import ServiceSpec, Subscription, create_service_app
@@ -43,7 +44,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         title="tochuc cadres",
         version=VERSION,
         description="Cadres, with their home organizations kept from orgs' events.",
-        routers=[cadres_router],
+        routers=[cadres_router, posts_router],
         rulebook=Rulebook.load(RULEBOOK_PATH),
         subscriptions=[Subscription(owner="orgs", handler=apply_org_event, filter_subjects=[ORG_EVENTS])],
         resources=resources,

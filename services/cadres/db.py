@@ -14,7 +14,9 @@ def target_metadata() -> list[MetaData]:
     import shared.consumer
     import shared.idempotency
     import shared.outbox  # noqa: F401
+    from services.cadres.assignments import models as assignments_models  # noqa: F401
     from services.cadres.cadres import models as cadres_models  # noqa: F401
     from services.cadres.orgtree import models as orgtree_models  # noqa: F401
+    from services.cadres.posts import models as posts_models  # noqa: F401
 
     return [Base.metadata, kit_metadata]

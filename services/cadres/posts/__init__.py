@@ -1,0 +1,1 @@
+"""Posts (chức danh): positions that exist independently of who holds them."""
