@@ -3,6 +3,10 @@
 Each of ``--concurrency`` connections sends one request, waits for the whole answer, and sends the next
 (closed loop). Parsing is minimal (status line, Content-Length) so that the generator spends little CPU and
 the figures are about the server under test. Prints one JSON object: counts, throughput, latency quantiles.
+
+``--requests N`` measures exactly N answers after the warm-up instead of ``--duration`` seconds (the same
+sample size for every target); ``--authorization`` sets the header's value (default: a dummy bearer token of
+the same size as a real one, for servers that do not check it).
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class Connection(asyncio.Protocol):
         self.send()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        if not self.stats.stopping:
+            self.stats.lost += 1
+            if self.stats.limit:
+                self.stats.finish()  # closed by the server: stop waiting for --requests answers
         if not self.closed.done():
             self.closed.set_result(None)
 
@@ -65,6 +73,9 @@ class Stats:
         self.total = 0
         self.latencies: list[int] = []
         self.errors = 0
+        self.lost = 0
+        self.limit = 0  # with --requests: stop measuring after this many answers
+        self.done = asyncio.Event()
 
     def record(self, latency_ns: int, status: int) -> None:
         self.total += 1
@@ -72,6 +83,12 @@ class Stats:
             self.latencies.append(latency_ns)
             if status >= 400:
                 self.errors += 1
+            if self.limit and len(self.latencies) >= self.limit:
+                self.finish()
+
+    def finish(self) -> None:
+        self.measuring = False
+        self.done.set()
 
 
 def quantile(sorted_values: list[int], q: float) -> float:
@@ -85,9 +102,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     loop = asyncio.get_running_loop()
     request = (
         f"GET {args.path} HTTP/1.1\r\nHost: {args.host}:{args.port}\r\n"
-        f"Authorization: Bearer {'x' * 200}\r\nAccept: application/json\r\n\r\n"
+        f"Authorization: {args.authorization}\r\nAccept: application/json\r\n\r\n"
     ).encode()
     stats = Stats()
+    stats.limit = args.requests
     connections = []
     for _ in range(args.concurrency):
         _, protocol = await loop.create_connection(lambda: Connection(request, stats), args.host, args.port)
@@ -95,7 +113,10 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     await asyncio.sleep(args.warmup)
     stats.measuring = True
     started = time.perf_counter()
-    await asyncio.sleep(args.duration)
+    if args.requests:
+        await asyncio.wait_for(stats.done.wait(), timeout=args.max_seconds)
+    else:
+        await asyncio.sleep(args.duration)
     stats.measuring = False
     elapsed = time.perf_counter() - started
     stats.stopping = True
@@ -105,6 +126,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "requests_total": stats.total,
         "requests": len(latencies),
         "errors": stats.errors,
+        **({"connections_lost": stats.lost} if stats.lost else {}),
         "seconds": elapsed,
         "rps": len(latencies) / elapsed,
         "p50_ms": quantile(latencies, 0.50),
@@ -121,6 +143,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=1)
     parser.add_argument("--duration", type=float, default=3.0)
     parser.add_argument("--warmup", type=float, default=0.5)
+    parser.add_argument(
+        "--requests", type=int, default=0, help="measure this many answers instead of --duration seconds"
+    )
+    parser.add_argument("--max-seconds", type=float, default=300.0, help="give up on --requests after this")
+    parser.add_argument(
+        "--authorization", default="Bearer " + "x" * 200, help="the Authorization header's value"
+    )
     print(json.dumps(asyncio.run(run(parser.parse_args()))))
 
 
