@@ -77,6 +77,23 @@ async def row_at(session: AsyncSession, node: int, day: dt.date) -> RowMapping |
     return (await session.execute(stmt)).mappings().first()
 
 
+async def row_of_id_at(session: AsyncSession, org_id: uuid.UUID, day: dt.date) -> RowMapping | None:
+    """The organization's state on the day, with its current path (for the scope check), in one query."""
+    current = V.alias("cur")
+    current_path = (
+        select(current.c.path)
+        .where(current.c.node == V.c.node, current.c.valid_to.is_(None))
+        .scalar_subquery()
+        .label("current_path")
+    )
+    stmt = (
+        select(*ROW_COLUMNS, current_path)
+        .join(O, O.c.node == V.c.node)
+        .where(O.c.id == org_id, valid_on(day))
+    )
+    return (await session.execute(stmt)).mappings().first()
+
+
 async def current_row(session: AsyncSession, node: int) -> RowMapping | None:
     stmt = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node).where(V.c.node == node, V.c.valid_to.is_(None))
     return (await session.execute(stmt)).mappings().first()

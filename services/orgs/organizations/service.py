@@ -130,8 +130,11 @@ async def _row_on(session: AsyncSession, ident: RowMapping, day: dt.date) -> Row
 
 
 async def get(session: AsyncSession, principal: Principal, org_id: uuid.UUID, day: dt.date) -> dict[str, Any]:
-    ident, _ = await _visible(session, principal, org_id)
-    row = await _row_on(session, ident, day)
+    # The hot path of reads: the state on the day and the scope check in one query.
+    row = await repo.row_of_id_at(session, org_id, day)
+    if row is None or not within_scope(row["current_path"], await scope_path(session, principal)):
+        await _visible(session, principal, org_id)  # 404: no such organization (or not in scope)
+        raise NotFound("organization", f"Organization {org_id} did not exist on {day.isoformat()}.")
     return (await to_reads(session, [row], day))[0]
 
 
