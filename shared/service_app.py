@@ -14,12 +14,12 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from prometheus_client import CollectorRegistry
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, current_principal
 from shared.cloudevents import CloudEvent
 from shared.consumer import Consumer
 from shared.db import Database
@@ -133,7 +133,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
         )
     )
     if spec.rulebook is not None:
-        app.include_router(rules_router(spec.rulebook))
+        app.include_router(rules_router(spec.rulebook, dependencies=[Depends(current_principal)]))
     for router in spec.routers:
         app.include_router(router)
     return app

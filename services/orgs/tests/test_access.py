@@ -187,3 +187,8 @@ async def test_housekeeping_deletes_old_published_rows_and_expired_keys(orgs: An
     async with db.session() as s:
         assert (await s.execute(select(func.count()).select_from(outbox))).scalar_one() == 1
         assert [r for (r,) in await s.execute(select(idempotency_keys.c.key))] == ["B"]
+
+
+async def test_the_rulebook_needs_a_token_too(orgs: Any) -> None:
+    assert (await orgs.client.get("/v1/rules")).status_code == 401
+    assert (await orgs.client.get("/v1/rules", headers=orgs.auth(["viewer"]))).status_code == 200
