@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+from collections import Counter
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -312,6 +313,44 @@ async def test_every_outbox_event_matches_its_asyncapi_message(run_service: Any)
         last_sequence[event["subject"]] = event["sequence"]
 
 
+async def test_rating_and_document_events_match_their_messages(run_service: Any) -> None:
+    """Organization ratings (a correction included) and document registrations, against their messages."""
+    wanted = {"vn.tochuc.orgs.organization.rated.v1", "vn.tochuc.orgs.document.registered.v1"}
+    by_type = messages_by_type()
+    async with run_service("orgs", create_app) as svc:
+        orgs = Orgs(svc)
+        await orgs.establish("NA", "province", None, "2020-01-01", name="Đảng bộ tỉnh Nghệ An")
+        await orgs.establish("NA.HD", "upper_grassroots", "NA", "2020-01-01")
+        rating = f"/v1/organizations/{orgs.ids['NA.HD']}/ratings"
+        await orgs.call("PUT", f"{rating}/2024", {"rating": "good"})
+        await orgs.call("PUT", f"{rating}/2024", {"rating": "excellent"})
+        await orgs.call("PUT", f"{rating}/2025", {"rating": "failed"})
+        document = {"kind": "conclusion", "title": "Kết luận về công tác cán bộ", "issued_on": "2022-03-15"}
+        await orgs.call(
+            "POST", "/v1/documents", {**document, "number": "189-KL/TU", "issuer_org_id": orgs.ids["NA"]}, 201
+        )
+        await orgs.call("POST", "/v1/documents", {**document, "number": "7-BC", "kind": "report"}, 201)
+        rows = await orgs.outbox_rows()
+
+    events = [json.loads(row["payload"]) for row in rows]
+    assert Counter(e["type"] for e in events if e["type"] in wanted) == {
+        "vn.tochuc.orgs.organization.rated.v1": 3,
+        "vn.tochuc.orgs.document.registered.v1": 2,
+    }
+    last_sequence: dict[str, int] = {}
+    for row, event in zip(rows, events, strict=True):
+        message = by_type[event["type"]]
+        assert row["subject"] == event["type"].removeprefix("vn.") == message["address"]
+        assert event["id"] == row["id"]
+        assert errors(message["payload"], event) == [], f"{event['type']} does not match its message: {event}"
+        headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
+        assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
+        assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
+        # A rating is a change of the organization: it continues the organization's sequence.
+        assert event["sequence"] == last_sequence.get(event["subject"], 0) + 1, event
+        last_sequence[event["subject"]] = event["sequence"]
+
+
 async def test_established_tags_are_a_set(run_service: Any) -> None:
     """Tags are a set: the event must not repeat one that the request repeated."""
     async with run_service("orgs", create_app) as svc:
@@ -375,3 +414,97 @@ def test_a_changed_shape_is_refused(what: str, change: Any) -> None:
     assert errors(message["payload"], event) == []
     change(event)
     assert errors(message["payload"], event), f"{what} was accepted"
+
+
+MEMBER_EVENTS = frozenset(
+    f"vn.tochuc.orgs.member.{change}.v1"
+    for change in ("admitted", "recognized", "transferred", "exempted", "departed", "rated")
+)
+
+
+async def drive_every_member_change(orgs: Orgs) -> None:
+    """Admit (with sensitive fields), recognize, transfer officially and temporarily, exempt, depart, rate,
+    and a dissolution that carries members (one transferred event per member)."""
+    await orgs.establish("NA", "province", None, "2020-01-01")
+    await orgs.establish("NA.HD", "upper_grassroots", "NA", "2020-01-01")
+    await orgs.establish("NA.XA", "grassroots_committee", "NA.HD", "2020-01-01", kind="commune")
+    for code in ("NA.XA.C1", "NA.XA.C2", "NA.XA.C3"):
+        await orgs.establish(code, "cell", "NA.XA", "2020-01-01", kind="residential")
+    ids = orgs.ids
+    member_ids = []
+    for name, gender in (("Nguyễn Thị Lan", "female"), ("Lò Văn Páo", "male")):
+        member = await orgs.call(
+            "POST",
+            "/v1/members",
+            {
+                "full_name": name,
+                "birth_date": "1990-04-12",
+                "gender": gender,
+                "org_id": ids["NA.XA.C1"],
+                "admitted_on": "2021-05-19",
+                "ethnicity": "Thái",
+                "religion": "Không",
+                "national_id": "040190000123",
+                "member_no": f"00000{len(member_ids)}NA",
+            },
+            201,
+        )
+        member_ids.append(member["id"])
+    lan, pao = member_ids
+    await orgs.call("POST", f"/v1/members/{lan}/recognition", {"recognized_on": "2022-05-19", "card_no": "1"})
+    await orgs.call(
+        "POST",
+        f"/v1/members/{lan}/transfers",
+        {
+            "to_org_id": ids["NA.XA.C2"],
+            "kind": "temporary",
+            "effective_on": "2022-06-01",
+            "until": "2023-06-01",
+        },
+    )
+    await orgs.call(
+        "POST",
+        f"/v1/members/{lan}/transfers",
+        {"to_org_id": ids["NA.XA.C2"], "kind": "official", "effective_on": "2023-07-01"},
+    )
+    await orgs.call(
+        "POST", f"/v1/members/{lan}/exemption", {"effective_on": "2024-01-01", "reason": "ốm đau"}
+    )
+    await orgs.call("PUT", f"/v1/members/{lan}/ratings/2023", {"rating": "excellent"})
+    await orgs.call("PUT", f"/v1/members/{pao}/ratings/2023", {"rating": "completed"})
+    await orgs.call(
+        "POST",
+        f"/v1/organizations/{ids['NA.XA.C1']}/dissolve",
+        {"effective_on": "2024-06-01", "transfer_to": ids["NA.XA.C3"]},
+    )
+    await orgs.call(
+        "POST", f"/v1/members/{lan}/departure", {"reason": "withdrawn", "effective_on": "2025-02-01"}
+    )
+
+
+async def test_every_member_event_matches_its_asyncapi_message(run_service: Any) -> None:
+    by_type = messages_by_type()
+    async with run_service("orgs", create_app) as svc:
+        orgs = Orgs(svc)
+        await drive_every_member_change(orgs)
+        rows = await orgs.outbox_rows()
+
+    events = [json.loads(row["payload"]) for row in rows]
+    member_events = [e for e in events if e["type"] in MEMBER_EVENTS]
+    assert {e["type"] for e in member_events} == MEMBER_EVENTS, "every member change was driven"
+    carried = [
+        e
+        for e in member_events
+        if e["type"].endswith(".transferred.v1") and e["data"]["effective_on"] == "2024-06-01"
+    ]
+    assert len(carried) == 1 and carried[0]["data"]["kind"] == "official"  # Páo, carried by the dissolution
+    last_sequence: dict[str, int] = {}
+    for row, event in zip(rows, events, strict=True):
+        message = by_type[event["type"]]
+        assert row["subject"] == event["type"].removeprefix("vn.") == message["address"]
+        assert errors(message["payload"], event) == [], f"{event['type']} does not match its message: {event}"
+        assert errors(message["headers"], {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}) == []
+        assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
+        assert "Thái" not in row["payload"] and "040190000123" not in row["payload"]
+        assert event["sequence"] > last_sequence.get(event["subject"], 0), event
+        last_sequence[event["subject"]] = event["sequence"]

@@ -6,7 +6,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.orgs.documents.router import router as documents_router
+from services.orgs.members.router import router as members_router
 from services.orgs.organizations.router import router as organizations_router
+from services.orgs.ratings.router import router as ratings_router
+from services.orgs.units.router import router as units_router
 from shared.logs import configure_logging
 from shared.rulebook import Rulebook
 from shared.service_app import ServiceSpec, create_service_app
@@ -30,7 +34,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         version=VERSION,
         description="Party organizations over time: establish, amend, move, merge, dissolve; "
         "as_of on every read.",
-        routers=[organizations_router],
+        routers=[organizations_router, members_router, ratings_router, units_router, documents_router],
         rulebook=Rulebook.load(RULEBOOK_PATH),
     )
     return create_service_app(spec, settings, run_workers=run_workers)

@@ -14,6 +14,10 @@ def target_metadata() -> list[MetaData]:
     import shared.consumer
     import shared.idempotency
     import shared.outbox  # noqa: F401
+    from services.orgs.documents import models as _documents  # noqa: F401
+    from services.orgs.members import models as _members  # noqa: F401
     from services.orgs.organizations import models  # noqa: F401
+    from services.orgs.ratings import models as _ratings  # noqa: F401
+    from services.orgs.units import models as _units  # noqa: F401
 
     return [Base.metadata, kit_metadata]

@@ -126,7 +126,7 @@ class OrganizationDissolve(Decision):
     effective_on: dt.date
     reason: str | None = Field(default=None, max_length=1000)
     transfer_to: uuid.UUID | None = Field(
-        default=None, description="where the active children (and, later, members) go on that date"
+        default=None, description="where the active children and members go on that date"
     )
 
 

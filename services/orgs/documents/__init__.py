@@ -1,0 +1,1 @@
+"""The register of directive documents the department advised on."""

@@ -1,0 +1,1 @@
+"""Residential units (thôn, xóm, bản, khối, tổ dân phố) over time, and the coverage report."""
