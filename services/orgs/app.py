@@ -10,6 +10,7 @@ from services.orgs.documents.router import router as documents_router
 from services.orgs.members.router import router as members_router
 from services.orgs.organizations.router import router as organizations_router
 from services.orgs.ratings.router import router as ratings_router
+from services.orgs.stats.router import router as stats_router
 from services.orgs.units.router import router as units_router
 from shared.logs import configure_logging
 from shared.rulebook import Rulebook
@@ -34,7 +35,14 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         version=VERSION,
         description="Party organizations over time: establish, amend, move, merge, dissolve; "
         "as_of on every read.",
-        routers=[organizations_router, members_router, ratings_router, units_router, documents_router],
+        routers=[
+            organizations_router,
+            members_router,
+            ratings_router,
+            units_router,
+            documents_router,
+            stats_router,
+        ],
         rulebook=Rulebook.load(RULEBOOK_PATH),
     )
     return create_service_app(spec, settings, run_workers=run_workers)

@@ -1,7 +1,7 @@
 """residential units over time, the documents register, organization ratings
 
-Tables of services/orgs/{units,documents,ratings}/models.py. The partial unique indexes of ``documents`` make a
-number unique per issuer, and once among the documents registered without an issuer.
+Tables of services/orgs/{units,documents,ratings}/models.py. The partial unique indexes of ``documents``
+make a number unique per issuer, and once among the documents registered without an issuer.
 
 Revision ID: 0003
 Revises: 0002

@@ -1,0 +1,134 @@
+"""The orgs sections of the sector report (api.md, "The sector report").
+
+Definitions, so that every figure can be recomputed by hand:
+
+* The subtree is ``within`` (default: the caller's scope; else the whole system) as the tree stood on ``to``.
+  An organization belongs to it if its state on ``to`` — whatever its status — lies under that root.
+* "Grassroots organizations" are those of level ``grassroots_committee`` or ``grassroots_cell``. The kind that
+  classifies an organization, a member or an admission is the kind of the nearest grassroots ancestor-or-self
+  in the tree as it stood on ``to``.
+* A date in the period means ``from ≤ date ≤ to``. Counts of people are distinct people.
+* documents: issued in the period, by kind. organizations: established (by ``established_on``), dissolved and
+  merged (by the change's effective date) in the period, by level as of ``to``; grassroots organizations
+  established in the period and those active on ``to``, by kind; ratings for the years of the period.
+  members: admitted in the period by the kind of the admitting organization; recognized as official; left, by
+  reason; and those active on ``to`` by status. coverage: as of ``to``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections import Counter
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.orgs.documents.repository import counts_by_kind
+from services.orgs.organizations import repository as org_repo
+from services.orgs.organizations import service as org_service
+from services.orgs.ratings.repository import ratings_by_year
+from services.orgs.stats import repository as repo
+from services.orgs.units.repository import coverage_counts
+from shared.auth import Principal
+from shared.problems import NotFound, Unprocessable
+
+RATING_LEVELS = ("excellent", "good", "completed", "failed")
+
+
+def grassroots_kinds(tree: list[dict[str, Any]]) -> dict[int, str | None]:
+    """node → the kind of its nearest grassroots ancestor-or-self (None above the grassroots level)."""
+    kinds: dict[int, str | None] = {}
+    for row in tree:  # ordered by depth: parents first
+        if row["level"] in repo.GRASSROOTS:
+            kinds[row["node"]] = row["kind"]
+        else:
+            kinds[row["node"]] = kinds.get(row["parent_node"]) if row["parent_node"] else None
+    return kinds
+
+
+def _sorted(counter: Counter[str]) -> dict[str, int]:
+    return {k: counter[k] for k in sorted(counter)}
+
+
+async def sector(
+    session: AsyncSession, principal: Principal, *, start: dt.date, end: dt.date, within: uuid.UUID | None
+) -> dict[str, Any]:
+    if start > end:
+        raise Unprocessable("`from` must not be after `to`.", slug="dates-out-of-order")
+    root_id = within or principal.org_scope
+    within_path = scope_name = None
+    if root_id is not None:
+        try:
+            root = await org_service.get(session, principal, root_id, end)
+        except NotFound as exc:
+            raise NotFound("organization", f"No organization {root_id} on {end.isoformat()}.") from exc
+        ident = await org_repo.identity(session, root_id)
+        assert ident is not None
+        row = await org_repo.row_at(session, ident["node"], end)
+        assert row is not None
+        within_path, scope_name = row["path"], root["name"]
+
+    tree = await repo.tree_on(session, end, within_path)
+    in_scope = {r["node"]: r for r in tree if within_path is None or r["path"].startswith(within_path)}
+    kinds = grassroots_kinds(tree)
+
+    established = [r for r in in_scope.values() if start <= r["established_on"] <= end]
+    grassroots = [r for r in in_scope.values() if r["level"] in repo.GRASSROOTS]
+    ended: dict[str, Counter[str]] = {}
+    for change in ("dissolved", "merged"):
+        ended[change] = Counter(
+            in_scope[n]["level"]
+            for n in await repo.changes_by_node(session, change, start, end)
+            if n in in_scope
+        )
+    ratings = await ratings_by_year(session, start.year, end.year, within_path)
+
+    admitted = Counter[str]()
+    for node, count in (await repo.admitted_by_node(session, start, end, within_path)).items():
+        if node in in_scope:
+            admitted[kinds.get(node) or "other"] += count
+    recognized = sum(
+        c
+        for n, c in (await repo.recognized_by_node(session, start, end, within_path)).items()
+        if n in in_scope
+    )
+    left = Counter[str]()
+    for node, reason, count in await repo.left_by_node_and_reason(session, start, end, within_path):
+        if node in in_scope:
+            left[reason] += count
+    active = Counter[str]({s: 0 for s in repo.ACTIVE_STATUSES})
+    for node, status, count in await repo.active_by_node_and_status(session, end, within_path):
+        if node in in_scope:
+            active[status] += count
+
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "scope": {"id": str(root_id) if root_id else None, "name": scope_name},
+        "documents": {
+            "issued_by_kind": dict(sorted((await counts_by_kind(session, start, end, within_path)).items()))
+        },
+        "organizations": {
+            "grassroots_established_by_kind": _sorted(
+                Counter(r["kind"] for r in established if r["level"] in repo.GRASSROOTS)
+            ),
+            "grassroots_active_at_end_by_kind": _sorted(
+                Counter(r["kind"] for r in grassroots if r["status"] == "active")
+            ),
+            "established_by_level": _sorted(Counter(r["level"] for r in established)),
+            "dissolved_by_level": _sorted(ended["dissolved"]),
+            "merged_by_level": _sorted(ended["merged"]),
+            "ratings_by_year": {
+                str(year): {level: ratings.get(year, {}).get(level, 0) for level in RATING_LEVELS}
+                for year in range(start.year, end.year + 1)
+            },
+        },
+        "members": {
+            "admitted_by_kind": _sorted(admitted),
+            "admitted_total": sum(admitted.values()),
+            "recognized_total": recognized,
+            "left_by_reason": _sorted(left),
+            "active_at_end_by_status": dict(active),
+        },
+        "coverage": await coverage_counts(session, day=end, within_path=within_path),
+    }
