@@ -25,4 +25,9 @@ get "organizations/$NA/tree?depth=3&as_of=2025-07-02" | jq -c '[.children[] | {c
 get "organizations/$XA/history" | jq -c '.items[] | {change, effective_on, decision_no, before, after}'
 get "organizations?q=hung%20dao" | jq -c '[.items[].name]'
 
-# 5. In another terminal, every change above as a CloudEvent:  .venv/bin/tochuc events tail --from-start
+# 5. A member admitted into the cell, found by name without diacritics (sensitive fields stay out of lists).
+CELL=$(get "organizations?within=$XA&level=cell" | jq -r '.items[0].id')
+post members '{"full_name":"Nguyễn Thị Hoa","birth_date":"1990-03-15","gender":"female","org_id":"'$CELL'","admitted_on":"2024-05-19","national_id":"040190001234"}' | jq -c '{full_name, status}'
+get "members?q=nguyen%20thi%20hoa" | jq -c '[.items[] | {full_name, national_id}]'
+
+# 6. In another terminal, every change above as a CloudEvent:  .venv/bin/tochuc events tail --from-start

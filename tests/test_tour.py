@@ -74,6 +74,8 @@ def test_the_tour_works_as_printed_and_events_tail_shows_each_change(stack: tupl
     assert [h["change"] for h in history] == ["established", "moved"]
     assert history[1]["effective_on"] == "2025-07-01" and history[1]["decision_no"] == "1234-QĐ/TU"
     assert json.loads(lines[6]) == ["Đảng bộ xã Hưng Đạo"]
+    assert json.loads(lines[7]) == {"full_name": "Nguyễn Thị Hoa", "status": "probationary"}
+    assert json.loads(lines[8]) == [{"full_name": "Nguyễn Thị Hoa", "national_id": None}]
     # Every change of the tour is on the stream, as a CloudEvent per line.
     tail = subprocess.Popen([TOCHUC, "events", "tail", "--from-start"], env=env, cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
