@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from nats.js.errors import NotFoundError as NatsNotFoundError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -154,6 +155,7 @@ class Consumer:
         self._lag = metrics.lag.labels(self.durable)
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
+        self._said_missing = False
         self._lag_at = 0.0
 
     # --- lifecycle -----------------------------------------------------------------------------------
@@ -194,7 +196,12 @@ class Consumer:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("consumer %s: %s; retrying in %.1f s", self.durable, exc, retry)
+                # A stream that does not exist yet (its owner has never run) is expected, not alarming:
+                # said once as a warning, then only at debug level until it appears.
+                missing = isinstance(exc, NatsNotFoundError)
+                level = logging.DEBUG if missing and self._said_missing else logging.WARNING
+                log.log(level, "consumer %s: %s; retrying in %.1f s", self.durable, exc, retry)
+                self._said_missing = self._said_missing or missing
                 await asyncio.sleep(retry)
                 retry = min(retry * 2, self.retry_max)
 

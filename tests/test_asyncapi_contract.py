@@ -508,3 +508,183 @@ async def test_every_member_event_matches_its_asyncapi_message(run_service: Any)
         assert "Thái" not in row["payload"] and "040190000123" not in row["payload"]
         assert event["sequence"] > last_sequence.get(event["subject"], 0), event
         last_sequence[event["subject"]] = event["sequence"]
+
+
+async def test_personnel_action_and_assignment_events_match_their_messages(
+    run_service: Any, tmp_path: Path
+) -> None:
+    """cadres' personnel actions and the assignments they start and end (a rotation's planned end, and an
+    early end of it, included), against their messages. Dates before the appointment rules of 2022-08-18."""
+    import httpx
+
+    from services.cadres.app import create_app as create_cadres
+
+    wanted = {
+        "vn.tochuc.cadres.personnel_action.recorded.v1",
+        "vn.tochuc.cadres.assignment.started.v1",
+        "vn.tochuc.cadres.assignment.ended.v1",
+    }
+    by_type = messages_by_type()
+    async with run_service("orgs", create_app, data_dir=tmp_path / "data") as svc:
+        orgs = Orgs(svc)
+        await orgs.establish("NA", "province", None, "2020-01-01")
+        await orgs.establish("NA.HD", "upper_grassroots", "NA", "2020-01-01")
+        await orgs.establish("NA.TC", "upper_grassroots", "NA", "2020-01-01")
+        async with run_service("cadres", create_cadres, data_dir=tmp_path / "data") as cadres:
+            directory = cadres.app.state.org_directory
+            await directory.client.aclose()
+            directory.client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=svc.app), base_url="http://orgs"
+            )
+            headers = {**cadres.auth(["personnel"]), "traceparent": TRACEPARENT}
+
+            async def post(path: str, body: dict[str, Any]) -> dict[str, Any]:
+                response = await cadres.client.post(path, json=body, headers=headers)
+                assert response.status_code == 201, response.text
+                return dict(response.json())
+
+            posts = {}
+            for key, org, category in (("head", "NA.HD", "head"), ("vice", "NA.TC", "vice_chair"),
+                                       ("chair", "NA.HD", "chair")):  # fmt: skip
+                body = {"org_id": orgs.ids[org], "title": f"Chức danh {key}", "category": category}
+                posts[key] = (await post("/v1/posts", body))["id"]
+            cadre = await post(
+                "/v1/cadres",
+                {"full_name": "Nguyễn Văn An", "birth_date": "1980-05-01", "gender": "male",
+                 "org_id": orgs.ids["NA.HD"], "education": "master", "declared_theory_level": "advanced",
+                 "national_id": "040180000123"},
+            )  # fmt: skip
+            for kind, key, on, extra in (
+                ("arrangement", "head", "2021-01-04", {}),
+                ("rotation", "vice", "2021-03-01", {"ends_on": "2022-03-01"}),
+                ("appointment", "chair", "2021-06-01", {}),
+                ("dismissal", "vice", "2021-09-01", {}),
+                ("appointment_opinion", None, "2021-10-01", {"to_org_id": orgs.ids["NA"]}),
+            ):
+                body = {"kind": kind, "cadre_id": cadre["id"], "decision_no": "1-QĐ/TU", "decided_on": on,
+                        "effective_on": on, **extra}  # fmt: skip
+                if key:
+                    body["post_id"] = posts[key]
+                await post("/v1/personnel-actions", body)
+            async with cadres.app.state.db.session() as session:
+                result = await session.execute(select(outbox).order_by(outbox.c.seq))
+                rows = [dict(row) for row in result.mappings().all()]
+
+    events = [json.loads(row["payload"]) for row in rows]
+    assert Counter(e["type"] for e in events if e["type"] in wanted) == {
+        "vn.tochuc.cadres.personnel_action.recorded.v1": 5,
+        "vn.tochuc.cadres.assignment.started.v1": 3,
+        "vn.tochuc.cadres.assignment.ended.v1": 3,  # head (by the rotation), the rotation planned, then early
+    }
+    last_sequence: dict[str, int] = {}
+    for row, event in zip(rows, events, strict=True):
+        message = by_type[event["type"]]
+        assert row["subject"] == event["type"].removeprefix("vn.") == message["address"]
+        assert errors(message["payload"], event) == [], f"{event['type']} does not match its message: {event}"
+        headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
+        assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
+        assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
+        assert "040180000123" not in row["payload"]
+        assert event["sequence"] > last_sequence.get(event["subject"], 0), event
+        last_sequence[event["subject"]] = event["sequence"]
+
+
+async def test_plan_and_payroll_events_match_their_messages(run_service: Any, tmp_path: Path) -> None:
+    """cadres' plan entries (added plainly and with acknowledged findings, removed by hand and by a
+    disciplinary measure) and payroll entries (a correction included), against their messages."""
+    import httpx
+
+    from services.cadres.app import create_app as create_cadres
+
+    wanted = {
+        "vn.tochuc.cadres.plan.added.v1",
+        "vn.tochuc.cadres.plan.removed.v1",
+        "vn.tochuc.cadres.payroll.set.v1",
+    }
+    by_type = messages_by_type()
+    async with run_service("orgs", create_app, data_dir=tmp_path / "data") as svc:
+        orgs = Orgs(svc)
+        await orgs.establish("NA", "province", None, "2020-01-01")
+        await orgs.establish("NA.HD", "upper_grassroots", "NA", "2020-01-01")
+        async with run_service("cadres", create_cadres, data_dir=tmp_path / "data") as cadres:
+            directory = cadres.app.state.org_directory
+            await directory.client.aclose()
+            directory.client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=svc.app), base_url="http://orgs"
+            )
+            headers = {**cadres.auth(["personnel"]), "traceparent": TRACEPARENT}
+
+            async def call(method: str, path: str, body: dict[str, Any], expected: int = 201) -> Any:
+                response = await cadres.client.request(method, path, json=body, headers=headers)
+                assert response.status_code == expected, response.text
+                return response.json()
+
+            posts = []
+            for org, title, category in (
+                ("NA.HD", "Bí thư", "secretary"),
+                ("NA", "Phó Bí thư", "deputy_secretary"),
+            ):
+                body = {"org_id": orgs.ids[org], "title": title, "category": category}
+                posts.append((await call("POST", "/v1/posts", body))["id"])
+            cadre = await call(
+                "POST",
+                "/v1/cadres",
+                {"full_name": "Nguyễn Văn An", "birth_date": "1980-05-01", "gender": "male",
+                 "org_id": orgs.ids["NA.HD"], "education": "master", "declared_theory_level": "advanced",
+                 "national_id": "040180000123"},
+            )  # fmt: skip
+            plan = {"cadre_id": cadre["id"], "term": "2025-2030", "added_on": "2025-11-01"}
+            first = await call("POST", "/v1/plans", {**plan, "post_id": posts[0]})
+            await call(
+                "POST",
+                "/v1/plans",
+                {**plan, "post_id": posts[1], "acknowledged_findings": {"reason": "no finding expected"}},
+            )
+            await call(
+                "POST",
+                f"/v1/plans/{first['plan']['id']}/removal",
+                {"removed_on": "2026-01-15", "reason": "Annual review"},
+                200,
+            )
+            await call(
+                "POST",
+                f"/v1/cadres/{cadre['id']}/disciplines",
+                {"measure": "reprimand", "decided_on": "2026-03-01", "decision_no": "3-QĐ/UBKT"},
+            )
+            for allocated in (21, 19):
+                await call(
+                    "PUT",
+                    f"/v1/payroll/{orgs.ids['NA.HD']}/2022/civil_servant",
+                    {"allocated": allocated, "actual": 20},
+                    200,
+                )
+            await call(
+                "PUT",
+                f"/v1/payroll/{orgs.ids['NA.HD']}/2021/public_employee",
+                {"allocated": 5, "actual": 5},
+                200,
+            )
+            async with cadres.app.state.db.session() as session:
+                result = await session.execute(select(outbox).order_by(outbox.c.seq))
+                rows = [dict(row) for row in result.mappings().all()]
+
+    events = [json.loads(row["payload"]) for row in rows]
+    assert Counter(e["type"] for e in events if e["type"] in wanted) == {
+        "vn.tochuc.cadres.plan.added.v1": 2,
+        "vn.tochuc.cadres.plan.removed.v1": 2,  # by hand, then by the disciplinary measure
+        "vn.tochuc.cadres.payroll.set.v1": 3,
+    }
+    last_sequence: dict[str, int] = {}
+    for row, event in zip(rows, events, strict=True):
+        if event["type"] not in wanted:
+            continue
+        message = by_type[event["type"]]
+        assert row["subject"] == event["type"].removeprefix("vn.") == message["address"]
+        assert event["id"] == row["id"]
+        assert errors(message["payload"], event) == [], f"{event['type']} does not match its message: {event}"
+        headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
+        assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
+        assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
+        assert "040180000123" not in row["payload"]
+        assert event["sequence"] == last_sequence.get(event["subject"], 0) + 1, event
+        last_sequence[event["subject"]] = event["sequence"]

@@ -29,13 +29,16 @@ def test_the_readme_prints_the_tour_script_verbatim() -> None:
 
 @pytest.fixture
 def stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TOCHUC_") and not k.endswith("_DATABASE_URL")}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TOCHUC_") and not k.endswith("_DATABASE_URL")
+    }
     ports = {name: free_port() for name in ("GATEWAY", "ORGS", "CADRES", "TRAINING", "NATS")}
     env.update({f"TOCHUC_{n}_PORT": str(p) for n, p in ports.items()})
     env.update(TOCHUC_DATA_DIR=str(tmp_path / "var"), TOCHUC_DEMO="0", NO_COLOR="1")
     log = (tmp_path / "up.log").open("w")
-    process = subprocess.Popen([TOCHUC, "up"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [TOCHUC, "up"], env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
     gateway = f"http://127.0.0.1:{ports['GATEWAY']}"
     try:
         deadline = time.monotonic() + 90
@@ -59,17 +62,28 @@ def stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
 
 
 @pytest.mark.e2e
-@pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None, reason="the tour uses curl and jq")
-def test_the_tour_works_as_printed_and_events_tail_shows_each_change(stack: tuple[dict[str, str], str]) -> None:
+@pytest.mark.skipif(
+    shutil.which("jq") is None or shutil.which("curl") is None, reason="the tour uses curl and jq"
+)
+def test_the_tour_works_as_printed_and_events_tail_shows_each_change(
+    stack: tuple[dict[str, str], str],
+) -> None:
     env, gateway = stack
     env = {**env, "API": f"{gateway}/api/v1", "TOUR_SUFFIX": "7"}
-    tour = subprocess.run(["bash", str(TOUR)], env=env, cwd=REPO, capture_output=True, text=True, timeout=60,
-                          check=False)
+    tour = subprocess.run(
+        ["bash", str(TOUR)], env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
+    )
     assert tour.returncode == 0, tour.stderr
     lines = tour.stdout.strip().splitlines()
     before, after = json.loads(lines[2]), json.loads(lines[3])
-    assert before == [{"code": "TOUR7.HN", "children": ["TOUR7.HN.HD"]}, {"code": "TOUR7.VINH", "children": []}]
-    assert after == [{"code": "TOUR7.HN", "children": []}, {"code": "TOUR7.VINH", "children": ["TOUR7.HN.HD"]}]
+    assert before == [
+        {"code": "TOUR7.HN", "children": ["TOUR7.HN.HD"]},
+        {"code": "TOUR7.VINH", "children": []},
+    ]
+    assert after == [
+        {"code": "TOUR7.HN", "children": []},
+        {"code": "TOUR7.VINH", "children": ["TOUR7.HN.HD"]},
+    ]
     history = [json.loads(line) for line in lines[4:6]]
     assert [h["change"] for h in history] == ["established", "moved"]
     assert history[1]["effective_on"] == "2025-07-01" and history[1]["decision_no"] == "1234-QĐ/TU"
@@ -77,8 +91,14 @@ def test_the_tour_works_as_printed_and_events_tail_shows_each_change(stack: tupl
     assert json.loads(lines[7]) == {"full_name": "Nguyễn Thị Hoa", "status": "probationary"}
     assert json.loads(lines[8]) == [{"full_name": "Nguyễn Thị Hoa", "national_id": None}]
     # Every change of the tour is on the stream, as a CloudEvent per line.
-    tail = subprocess.Popen([TOCHUC, "events", "tail", "--from-start"], env=env, cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    tail = subprocess.Popen(
+        [TOCHUC, "events", "tail", "--from-start"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     events: list[dict[str, object]] = []
     try:
         deadline = time.monotonic() + 20
@@ -91,5 +111,7 @@ def test_the_tour_works_as_printed_and_events_tail_shows_each_change(stack: tupl
         tail.send_signal(signal.SIGINT)
         tail.wait(timeout=10)
     types = [e["type"] for e in events]
-    assert types == ["vn.tochuc.orgs.organization.established.v1"] * 5 + ["vn.tochuc.orgs.organization.moved.v1"]
+    assert types == ["vn.tochuc.orgs.organization.established.v1"] * 5 + [
+        "vn.tochuc.orgs.organization.moved.v1"
+    ]
     assert all(e["specversion"] == "1.0" and e["source"] == "/tochuc/orgs" for e in events)

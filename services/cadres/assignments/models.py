@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, DateTime, Index, String, Uuid
+from sqlalchemy import Date, DateTime, Index, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.cadres.db import Base
@@ -29,7 +29,8 @@ class Assignment(Base):
     kind: Mapped[str] = mapped_column(String(32))  # the kind of the action that started it
     starts_on: Mapped[dt.date] = mapped_column(Date)
     ends_on: Mapped[dt.date | None] = mapped_column(Date)  # set when ended (or planned, for rotations)
-    term_ends_on: Mapped[dt.date | None] = mapped_column(Date)  # appointments: starts_on + the term
+    term_ends_on: Mapped[dt.date | None] = mapped_column(Date)  # appointments: the term's last day
     started_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)  # the personnel action
     ended_by: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # the events' sequence: 1 started, +1 per end
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 from fastapi import Request
 from sqlalchemy.engine import RowMapping
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.orgtree import repository as repo
@@ -75,15 +76,20 @@ async def require_org(session: AsyncSession, request: Request, org_id: uuid.UUID
     for item in items:
         known = await repo.by_id(session, uuid.UUID(item["id"]))
         if known is None:
-            await repo.insert_org(session, parent_path=parent_path, values={
+            values = {
                 "id": uuid.UUID(item["id"]), "code": item["code"], "name": item["name"],
                 "level": item["level"], "kind": item["kind"], "tags": repo.tags_text(item.get("tags") or []),
                 "parent_id": uuid.UUID(item["parent_id"]) if item.get("parent_id") else None,
                 "established_on": dt.date.fromisoformat(item["established_on"]), "status": item["status"],
                 "sequence": int(item["version"]),
-            })  # fmt: skip
+            }  # fmt: skip
+            try:
+                async with session.begin_nested():  # the consumer may insert it at the same moment
+                    await repo.insert_org(session, parent_path=parent_path, values=values)
+                log.info("organization %s looked up from orgs", item["id"])
+            except IntegrityError:
+                pass  # inserted by the consumer meanwhile: theirs stands
             known = await repo.by_id(session, uuid.UUID(item["id"]))
-            log.info("organization %s looked up from orgs", item["id"])
         assert known is not None
         parent_path = known["path"]
     found = await repo.by_id(session, org_id)

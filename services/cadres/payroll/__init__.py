@@ -1,0 +1,1 @@
+"""Payroll quotas (biên chế) per organization, year and category, and the streamlining rate over a subtree."""

@@ -1,0 +1,218 @@
+"""The rulebook's checks of a personnel action: findings, never refusals (the service decides what to refuse).
+
+Each check reads its rule in force on the action's effective date; a rule not in force then is not checked.
+
+| rule | kinds |
+|---|---|
+| ``planning.required_for_appointment`` | appointment, rotation |
+| ``appointments.min_years_in_current_post`` (or the post's longer requirement) | appointment, rotation |
+| ``appointments.full_term_before_age_limit`` (ages: ``cadres.retirement_age``) | appointment |
+| ``appointments.free_seat`` | every kind that starts an assignment |
+| ``appointments.disciplinary_bar`` | appointment, reappointment, rotation, designation |
+| ``appointments.reappointment_notice`` (a warning) | reappointment |
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cadres.personnel import repository as repo
+from services.cadres.personnel.schemas import STARTS, ActionKind
+from shared.rulebook import Finding, Rule, Rulebook, RuleNotInForce, finding
+
+PLANNED = frozenset({ActionKind.appointment, ActionKind.rotation})
+TENURED = frozenset({ActionKind.appointment, ActionKind.rotation})
+FULL_TERM = frozenset({ActionKind.appointment})
+BARRED = frozenset(
+    {ActionKind.appointment, ActionKind.reappointment, ActionKind.rotation, ActionKind.designation}
+)
+
+
+# ------------------------------------------------------------------------------------------------ dates
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """The same day ``months`` later (the month's last day when it has no such day: 29 Feb + 1 year)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
+def add_years(day: dt.date, years: int) -> dt.date:
+    return add_months(day, 12 * years)
+
+
+def term_last_day(starts_on: dt.date, years: int) -> dt.date:
+    """A term of ``years`` from ``starts_on`` ends the day before the same date ``years`` later."""
+    return add_years(starts_on, years) - dt.timedelta(days=1)
+
+
+def minus_working_days(day: dt.date, count: int) -> dt.date:
+    """``count`` working days (Monday to Friday) before ``day``. Public holidays are not counted out."""
+    while count > 0:
+        day -= dt.timedelta(days=1)
+        if day.weekday() < 5:
+            count -= 1
+    return day
+
+
+def in_force(rulebook: Rulebook, rule_id: str, day: dt.date) -> Rule | None:
+    try:
+        return rulebook.get(rule_id, day)
+    except RuleNotInForce:
+        return None
+
+
+def retirement_day(rulebook: Rulebook, birth_date: dt.date, gender: str, from_day: dt.date) -> dt.date | None:
+    """The first day on or after ``from_day`` on which the cadre has reached the retirement age in force then.
+
+    The ages of ``cadres.retirement_age`` never go down, so stepping to the day the age in force would be
+    reached, and checking the rule in force on that day, finds it.
+    """
+    day = from_day
+    for _ in range(100):
+        rule = in_force(rulebook, "cadres.retirement_age", day)
+        if rule is None:
+            return None
+        years, months = rule.value[gender]
+        reached = add_months(birth_date, 12 * int(years) + int(months))
+        if reached <= day:
+            return day
+        later = in_force(rulebook, "cadres.retirement_age", reached)
+        if later is None or later.valid_from == rule.valid_from:
+            return reached
+        day = reached
+    return day
+
+
+# ----------------------------------------------------------------------------------------------- checks
+
+
+@dataclass
+class Proposal:
+    """What the action would do, as the service worked it out."""
+
+    kind: ActionKind
+    cadre: RowMapping
+    post: RowMapping | None
+    effective_on: dt.date
+    decided_on: dt.date
+    current: list[RowMapping]  # the cadre's assignments in force on effective_on
+    ending: list[RowMapping] = field(default_factory=list)
+    renewed: RowMapping | None = None  # reappointment: the assignment whose term is renewed
+    term_ends_on: dt.date | None = None  # of the assignment it would start
+
+
+async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -> list[Finding]:
+    found: list[Finding] = []
+    day = p.effective_on
+    post = p.post
+    if post is not None and p.kind in PLANNED:
+        rule = in_force(rulebook, "planning.required_for_appointment", day)
+        if (
+            rule is not None
+            and rule.value
+            and not await repo.in_plan(session, p.cadre["id"], post["id"], day)
+        ):
+            found.append(
+                finding(
+                    rule,
+                    f"{p.cadre['full_name']} is not in the succession plan for {post['title']} "
+                    f"on {day.isoformat()}.",
+                )
+            )
+    if post is not None and p.kind in TENURED:
+        found += await _tenure(session, rulebook, p, post)
+    if p.kind in FULL_TERM:
+        found += _full_term(rulebook, p)
+    if post is not None and p.kind in STARTS:
+        rule = in_force(rulebook, "appointments.free_seat", day)
+        if rule is not None and rule.value:
+            held = await repo.holders(session, post["id"], day, besides=[a["id"] for a in p.ending])
+            if held >= post["seats"]:
+                found.append(
+                    finding(
+                        rule,
+                        f"{post['title']} has {post['seats']} seat(s), all held on {day.isoformat()}.",
+                    )
+                )
+    if p.kind in BARRED:
+        found += await _disciplines(session, rulebook, p)
+    if p.kind is ActionKind.reappointment and p.renewed is not None and p.renewed["term_ends_on"]:
+        rule = in_force(rulebook, "appointments.reappointment_notice", day)
+        if rule is not None:
+            deadline = minus_working_days(p.renewed["term_ends_on"], int(rule.value))
+            if p.decided_on > deadline:
+                found.append(
+                    finding(
+                        rule,
+                        f"The reappointment is decided on {p.decided_on.isoformat()}, later than "
+                        f"{rule.value} working days before the term ends on "
+                        f"{p.renewed['term_ends_on'].isoformat()} (by {deadline.isoformat()}).",
+                        severity="warning",
+                    )
+                )
+    return found
+
+
+async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: RowMapping) -> list[Finding]:
+    rule = in_force(rulebook, "appointments.min_years_in_current_post", p.effective_on)
+    if rule is None:
+        return []
+    held = [a for a in p.current if a["post_id"] != post["id"]]
+    if not held:
+        return []  # a first post: nothing to have served in
+    required = max(int(rule.value), post["min_years_in_prior_post"] or 0)
+    since = min([await repo.tenure_start(session, a) for a in held])
+    if add_years(since, required) <= p.effective_on:
+        return []
+    which = "the rulebook" if required == int(rule.value) else f"{post['title']}'s requirements"
+    return [
+        finding(
+            rule,
+            f"{p.cadre['full_name']} has held the current post since {since.isoformat()}: less than "
+            f"{required} years on {p.effective_on.isoformat()} (as {which} require).",
+        )
+    ]
+
+
+def _full_term(rulebook: Rulebook, p: Proposal) -> list[Finding]:
+    rule = in_force(rulebook, "appointments.full_term_before_age_limit", p.effective_on)
+    if rule is None:
+        return []
+    retires = retirement_day(rulebook, p.cadre["birth_date"], p.cadre["gender"], p.effective_on)
+    needed = add_years(p.effective_on, int(rule.value))
+    if retires is None or retires >= needed:
+        return []
+    return [
+        finding(
+            rule,
+            f"{p.cadre['full_name']} reaches the retirement age on {retires.isoformat()}, before serving "
+            f"{rule.value} years from {p.effective_on.isoformat()} (until {needed.isoformat()}).",
+        )
+    ]
+
+
+async def _disciplines(session: AsyncSession, rulebook: Rulebook, p: Proposal) -> list[Finding]:
+    rule = in_force(rulebook, "appointments.disciplinary_bar", p.effective_on)
+    if rule is None:
+        return []
+    months: dict[str, Any] = rule.value
+    found = []
+    for d in await repo.disciplines_of(session, p.cadre["id"], p.effective_on):
+        barred_until = add_months(d["decided_on"], int(months.get(d["measure"], 0)))
+        if p.effective_on < barred_until:
+            found.append(
+                finding(
+                    rule,
+                    f"A {d['measure']} decided on {d['decided_on'].isoformat()} bars an appointment until "
+                    f"{barred_until.isoformat()} ({months[d['measure']]} months).",
+                )
+            )
+    return found

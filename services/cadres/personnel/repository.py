@@ -1,0 +1,273 @@
+"""Queries of personnel actions and assignments; plans and disciplines read as plain tables.
+
+Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import Date, String, Uuid, and_, column, func, insert, or_, select, table, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cadres.assignments.models import Assignment
+from services.cadres.cadres.models import Cadre
+from services.cadres.orgtree.models import ProjectedOrganization
+from services.cadres.personnel.models import PersonnelAction
+from services.cadres.posts.models import Post
+from services.cadres.posts.repository import holding_on
+from shared.tree import in_subtree
+
+X = PersonnelAction.__table__
+A = Assignment.__table__
+T = Post.__table__
+K = Cadre.__table__
+P = ProjectedOrganization.__table__
+
+# Kept by the planning and disciplines packages; read here by name only.
+plans = table(
+    "plans",
+    column("id", Uuid),
+    column("cadre_id", Uuid),
+    column("post_id", Uuid),
+    column("term", String),
+    column("added_on", Date),
+    column("removed_on", Date),
+)
+disciplines = table(
+    "disciplines", column("cadre_id", Uuid), column("measure", String), column("decided_on", Date)
+)
+
+
+# ------------------------------------------------------------------------------------------- assignments
+
+
+async def current_assignments(session: AsyncSession, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
+    stmt = select(A).where(A.c.cadre_id == cadre_id, holding_on(day)).order_by(A.c.starts_on, A.c.id)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def latest_change(session: AsyncSession, cadre_id: uuid.UUID) -> dt.date | None:
+    """The latest day on which one of the cadre's assignments started or was ended by an action."""
+    started = select(func.max(A.c.starts_on)).where(A.c.cadre_id == cadre_id).scalar_subquery()
+    ended = (
+        select(func.max(A.c.ends_on))
+        .where(A.c.cadre_id == cadre_id, A.c.ended_by.is_not(None))
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(started.label("s"), ended.label("e")))).one()
+    days = [d for d in (row.s, row.e) if d is not None]
+    return max(days) if days else None
+
+
+async def tenure_start(session: AsyncSession, assignment: RowMapping) -> dt.date:
+    """When the cadre began holding the assignment's post without a break (renewals are separate rows)."""
+    start = assignment["starts_on"]
+    while True:
+        before = (
+            await session.execute(
+                select(A.c.starts_on)
+                .where(
+                    A.c.cadre_id == assignment["cadre_id"],
+                    A.c.post_id == assignment["post_id"],
+                    A.c.ends_on == start,
+                    A.c.starts_on < start,
+                )
+                .order_by(A.c.starts_on)
+                .limit(1)
+            )
+        ).scalar_one_or_none()
+        if before is None:
+            return start
+        start = before
+
+
+async def holders(
+    session: AsyncSession, post_id: uuid.UUID, day: dt.date, *, besides: list[uuid.UUID]
+) -> int:
+    stmt = select(func.count()).select_from(A).where(A.c.post_id == post_id, holding_on(day))
+    if besides:
+        stmt = stmt.where(A.c.id.not_in(besides))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def insert_assignment(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(A).values(**values))
+
+
+async def end_assignment(
+    session: AsyncSession, assignment_id: uuid.UUID, *, ends_on: dt.date, ended_by: uuid.UUID
+) -> int:
+    result = await session.execute(
+        update(A)
+        .where(A.c.id == assignment_id)
+        .values(ends_on=ends_on, ended_by=ended_by, version=A.c.version + 1)
+        .returning(A.c.version)
+    )
+    return int(result.scalar_one())
+
+
+def _assignments_with_post() -> Any:
+    return (
+        select(
+            A,
+            T.c.title.label("post_title"),
+            T.c.category.label("post_category"),
+            P.c.name.label("org_name"),
+            P.c.path.label("org_path"),
+        )
+        .join(T, T.c.id == A.c.post_id)
+        .join(P, P.c.id == A.c.org_id, isouter=True)
+    )
+
+
+async def assignments_of(
+    session: AsyncSession, cadre_id: uuid.UUID, day: dt.date, *, after: tuple[str, str] | None, limit: int
+) -> list[RowMapping]:
+    stmt = _assignments_with_post().where(A.c.cadre_id == cadre_id, holding_on(day))
+    if after is not None:
+        starts, last_id = dt.date.fromisoformat(after[0]), uuid.UUID(after[1])
+        stmt = stmt.where(or_(A.c.starts_on > starts, and_(A.c.starts_on == starts, A.c.id > last_id)))
+    stmt = stmt.order_by(A.c.starts_on, A.c.id).limit(limit + 1)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def due(
+    session: AsyncSession,
+    *,
+    day: dt.date,
+    before: dt.date,
+    scope_path: str | None,
+    within_path: str | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[RowMapping]:
+    """Assignments in force on ``day`` whose term ends before ``before``, by term end."""
+    stmt = _assignments_with_post().where(holding_on(day), A.c.term_ends_on < before)
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    if after is not None:
+        ends, last_id = dt.date.fromisoformat(after[0]), uuid.UUID(after[1])
+        stmt = stmt.where(or_(A.c.term_ends_on > ends, and_(A.c.term_ends_on == ends, A.c.id > last_id)))
+    stmt = stmt.order_by(A.c.term_ends_on, A.c.id).limit(limit + 1)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+# ------------------------------------------------------------------------------ plans and disciplines
+
+
+async def in_plan(session: AsyncSession, cadre_id: uuid.UUID, post_id: uuid.UUID, day: dt.date) -> bool:
+    stmt = (
+        select(plans.c.id)
+        .where(
+            plans.c.cadre_id == cadre_id,
+            plans.c.post_id == post_id,
+            plans.c.added_on <= day,
+            or_(plans.c.removed_on.is_(None), plans.c.removed_on > day),
+        )
+        .limit(1)
+    )
+    return (await session.execute(stmt)).first() is not None
+
+
+async def disciplines_of(session: AsyncSession, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
+    stmt = (
+        select(disciplines.c.measure, disciplines.c.decided_on)
+        .where(disciplines.c.cadre_id == cadre_id, disciplines.c.decided_on <= day)
+        .order_by(disciplines.c.decided_on)
+    )
+    return list((await session.execute(stmt)).mappings().all())
+
+
+# -------------------------------------------------------------------------------------------- actions
+
+
+async def insert_action(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(X).values(**values))
+
+
+def _actions() -> Any:
+    home = P.alias("home")
+    to_org = P.alias("to_org")
+    from_org = P.alias("from_org")
+    post_org = P.alias("post_org")
+    return (
+        select(
+            X,
+            home.c.path.label("home_path"),
+            to_org.c.path.label("to_path"),
+            from_org.c.path.label("from_path"),
+            post_org.c.path.label("post_path"),
+        )
+        .join(K, K.c.id == X.c.cadre_id)
+        .join(home, home.c.id == K.c.org_id, isouter=True)
+        .join(to_org, to_org.c.id == X.c.to_org_id, isouter=True)
+        .join(from_org, from_org.c.id == X.c.from_org_id, isouter=True)
+        .join(T, T.c.id == X.c.post_id, isouter=True)
+        .join(post_org, post_org.c.id == T.c.org_id, isouter=True)
+    ), (home, to_org, from_org, post_org)
+
+
+async def get_action(session: AsyncSession, action_id: uuid.UUID) -> RowMapping | None:
+    stmt, _ = _actions()
+    return (await session.execute(stmt.where(X.c.id == action_id))).mappings().first()
+
+
+async def list_actions(
+    session: AsyncSession,
+    *,
+    scope_path: str | None,
+    within_path: str | None,
+    kind: str | None,
+    cadre_id: uuid.UUID | None,
+    from_day: dt.date | None,
+    to_day: dt.date | None,
+    after: tuple[str, str] | None,
+    limit: int,
+) -> list[RowMapping]:
+    stmt, (home, to_org, from_org, post_org) = _actions()
+    if scope_path is not None:  # visible through the cadre or any organization the decision concerns
+        stmt = stmt.where(
+            or_(*(in_subtree(alias.c.path, scope_path) for alias in (home, to_org, from_org, post_org)))
+        )
+    if within_path is not None:  # about an organization of the subtree
+        stmt = stmt.where(
+            or_(*(in_subtree(alias.c.path, within_path) for alias in (to_org, from_org, post_org)))
+        )
+    if kind:
+        stmt = stmt.where(X.c.kind == kind)
+    if cadre_id is not None:
+        stmt = stmt.where(X.c.cadre_id == cadre_id)
+    if from_day is not None:
+        stmt = stmt.where(X.c.decided_on >= from_day)
+    if to_day is not None:
+        stmt = stmt.where(X.c.decided_on <= to_day)
+    if after is not None:
+        decided, last_id = dt.date.fromisoformat(after[0]), uuid.UUID(after[1])
+        stmt = stmt.where(or_(X.c.decided_on < decided, and_(X.c.decided_on == decided, X.c.id > last_id)))
+    stmt = stmt.order_by(X.c.decided_on.desc(), X.c.id).limit(limit + 1)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def assignments_touched(
+    session: AsyncSession, action_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID]]]:
+    """Per action: the assignments it started and those it ended."""
+    found: dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID]]] = {i: ([], []) for i in action_ids}
+    if not action_ids:
+        return found
+    rows = await session.execute(
+        select(A.c.id, A.c.started_by, A.c.ended_by)
+        .where(or_(A.c.started_by.in_(action_ids), A.c.ended_by.in_(action_ids)))
+        .order_by(A.c.starts_on, A.c.id)
+    )
+    for assignment_id, started_by, ended_by in rows:
+        if started_by in found:
+            found[started_by][0].append(assignment_id)
+        if ended_by in found:
+            found[ended_by][1].append(assignment_id)
+    return found

@@ -1,0 +1,1 @@
+"""Succession planning (quy hoạch): cadres planned for posts for a term, checked against the rulebook."""

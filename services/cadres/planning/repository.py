@@ -1,0 +1,219 @@
+"""Every query of plans and of what their checks read (posts held, disciplines, attained levels).
+
+Nothing here commits.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.engine import RowMapping
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cadres.assignments.models import Assignment
+from services.cadres.cadres.models import Cadre
+from services.cadres.disciplines.models import Discipline
+from services.cadres.orgtree.models import ProjectedOrganization
+from services.cadres.planning.models import AttainedLevel, Plan
+from services.cadres.posts.models import Post
+from services.cadres.posts.repository import holding_on
+from shared.tree import in_subtree
+
+L = Plan.__table__
+T = Post.__table__
+P = ProjectedOrganization.__table__
+A = Assignment.__table__
+D = Discipline.__table__
+Q = AttainedLevel.__table__
+K = Cadre.__table__
+
+
+def in_force_on(day: dt.date) -> Any:
+    """Plan entries in force on the day (added, not yet removed)."""
+    return and_(L.c.added_on <= day, or_(L.c.removed_on.is_(None), L.c.removed_on > day))
+
+
+def _with_post() -> Any:
+    return (
+        select(L, T.c.org_id.label("post_org_id"), P.c.path.label("org_path"), P.c.level.label("org_level"))
+        .join(T, T.c.id == L.c.post_id)
+        .join(P, P.c.id == T.c.org_id, isouter=True)
+    )
+
+
+async def get(session: AsyncSession, plan_id: uuid.UUID) -> RowMapping | None:
+    return (await session.execute(_with_post().where(L.c.id == plan_id))).mappings().first()
+
+
+async def insert_plan(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(L).values(**values))
+
+
+async def lock_for_planning(session: AsyncSession, *, cadre_id: uuid.UUID, post_id: uuid.UUID) -> None:
+    """Serialize plan entries of one cadre and of one post (PostgreSQL row locks; SQLite has one writer), so
+    two concurrent requests cannot both take the last candidate place of a post or of a cadre's level."""
+    await session.execute(select(K.c.id).where(K.c.id == cadre_id).with_for_update())
+    await session.execute(select(T.c.id).where(T.c.id == post_id).with_for_update())
+
+
+async def remove_plan(session: AsyncSession, plan_id: uuid.UUID, *, removed_on: dt.date, reason: str) -> None:
+    await session.execute(
+        update(L)
+        .where(L.c.id == plan_id, L.c.removed_on.is_(None))
+        .values(removed_on=removed_on, removal_reason=reason)
+    )
+
+
+async def not_removed_of_cadre(session: AsyncSession, cadre_id: uuid.UUID) -> list[RowMapping]:
+    stmt = select(L).where(L.c.cadre_id == cadre_id, L.c.removed_on.is_(None)).order_by(L.c.added_on, L.c.id)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def not_removed_exists(
+    session: AsyncSession, *, cadre_id: uuid.UUID, post_id: uuid.UUID, term: str
+) -> bool:
+    stmt = select(L.c.id).where(
+        L.c.cadre_id == cadre_id, L.c.post_id == post_id, L.c.term == term, L.c.removed_on.is_(None)
+    )
+    return (await session.execute(stmt.limit(1))).first() is not None
+
+
+async def candidates_for_post(session: AsyncSession, *, post_id: uuid.UUID, term: str, day: dt.date) -> int:
+    stmt = (
+        select(func.count()).select_from(L).where(L.c.post_id == post_id, L.c.term == term, in_force_on(day))
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def posts_of_cadre_at_level(
+    session: AsyncSession, *, cadre_id: uuid.UUID, term: str, day: dt.date, level: str
+) -> int:
+    stmt = (
+        select(func.count(func.distinct(L.c.post_id)))
+        .select_from(L.join(T, T.c.id == L.c.post_id).join(P, P.c.id == T.c.org_id))
+        .where(L.c.cadre_id == cadre_id, L.c.term == term, in_force_on(day), P.c.level == level)
+    )
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def held_posts(session: AsyncSession, *, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
+    """The posts the cadre holds on the day, with their category, organization level and since when."""
+    stmt = (
+        select(
+            T.c.id, T.c.title, T.c.category, P.c.level.label("org_level"), A.c.starts_on,
+        )
+        .select_from(A.join(T, T.c.id == A.c.post_id).join(P, P.c.id == T.c.org_id, isouter=True))
+        .where(A.c.cadre_id == cadre_id, holding_on(day))
+    )  # fmt: skip
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def disciplines_of(session: AsyncSession, cadre_id: uuid.UUID, *, until: dt.date) -> list[RowMapping]:
+    stmt = select(D).where(D.c.cadre_id == cadre_id, D.c.decided_on <= until).order_by(D.c.decided_on)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def list_rows(
+    session: AsyncSession,
+    *,
+    scope_path: str | None,
+    within_path: str | None,
+    term: str | None,
+    post_id: uuid.UUID | None,
+    cadre_id: uuid.UUID | None,
+    day: dt.date | None,
+    after: tuple[str, str, str] | None,
+    limit: int,
+) -> list[RowMapping]:
+    stmt = _with_post()
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    if term:
+        stmt = stmt.where(L.c.term == term)
+    if post_id is not None:
+        stmt = stmt.where(L.c.post_id == post_id)
+    if cadre_id is not None:
+        stmt = stmt.where(L.c.cadre_id == cadre_id)
+    if day is not None:
+        stmt = stmt.where(in_force_on(day))
+    if after is not None:
+        a_term, a_added, a_id = after
+        added = dt.date.fromisoformat(a_added)
+        stmt = stmt.where(
+            or_(
+                L.c.term > a_term,
+                and_(L.c.term == a_term, L.c.added_on > added),
+                and_(L.c.term == a_term, L.c.added_on == added, L.c.id > uuid.UUID(a_id)),
+            )
+        )
+    stmt = stmt.order_by(L.c.term, L.c.added_on, L.c.id).limit(limit + 1)
+    return list((await session.execute(stmt)).mappings().all())
+
+
+# --------------------------------------------------------------------------------------------- coverage
+
+
+async def posts_in(
+    session: AsyncSession, *, scope_path: str | None, within_path: str | None
+) -> list[RowMapping]:
+    stmt = select(T, P.c.name.label("org_name"), P.c.path.label("org_path")).join(
+        P, P.c.id == T.c.org_id, isouter=True
+    )
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    return list((await session.execute(stmt.order_by(P.c.path, T.c.id))).mappings().all())
+
+
+async def plans_in_force(
+    session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
+) -> list[RowMapping]:
+    stmt = select(L.c.post_id, L.c.cadre_id).join(T, T.c.id == L.c.post_id).join(P, P.c.id == T.c.org_id)
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    stmt = stmt.where(L.c.term == term, in_force_on(day))
+    return list((await session.execute(stmt)).mappings().all())
+
+
+async def declared_levels(session: AsyncSession, cadre_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not cadre_ids:
+        return {}
+    rows = await session.execute(select(K.c.id, K.c.declared_theory_level).where(K.c.id.in_(cadre_ids)))
+    return {r.id: r.declared_theory_level for r in rows}
+
+
+async def attained_levels(
+    session: AsyncSession, cadre_ids: list[uuid.UUID], *, until: dt.date
+) -> dict[uuid.UUID, list[str]]:
+    if not cadre_ids:
+        return {}
+    rows = await session.execute(
+        select(Q.c.cadre_id, Q.c.theory_level).where(Q.c.cadre_id.in_(cadre_ids), Q.c.attained_on <= until)
+    )
+    found: dict[uuid.UUID, list[str]] = {}
+    for r in rows:
+        found.setdefault(r.cadre_id, []).append(r.theory_level)
+    return found
+
+
+async def current_assignment_starts(
+    session: AsyncSession, cadre_ids: list[uuid.UUID], *, day: dt.date
+) -> dict[uuid.UUID, dt.date]:
+    """The start of each cadre's current assignment (the longest-held one when several) on the day."""
+    if not cadre_ids:
+        return {}
+    rows = await session.execute(
+        select(A.c.cadre_id, func.min(A.c.starts_on).label("since"))
+        .where(A.c.cadre_id.in_(cadre_ids), holding_on(day))
+        .group_by(A.c.cadre_id)
+    )
+    return {r.cadre_id: r.since for r in rows}
+
+
+async def insert_attained(session: AsyncSession, **values: Any) -> None:
+    await session.execute(insert(Q).values(**values))

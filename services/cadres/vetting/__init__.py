@@ -1,0 +1,1 @@
+"""Internal political protection (bảo vệ chính trị nội bộ): encrypted vetting records, vetting role only."""
