@@ -17,6 +17,7 @@ from services.cadres.personnel.router import router as personnel_router
 from services.cadres.planning.handlers import QUALIFICATION_EVENTS, apply_qualification_event
 from services.cadres.planning.router import router as planning_router
 from services.cadres.posts.router import router as posts_router
+from services.cadres.stats.router import router as stats_router
 from services.cadres.vetting.keys import load_cipher
 from services.cadres.vetting.router import router as vetting_router
 from shared.logs import configure_logging
@@ -61,6 +62,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
             disciplines_router,
             payroll_router,
             vetting_router,
+            stats_router,
         ],
         rulebook=Rulebook.load(RULEBOOK_PATH),
         subscriptions=[

@@ -1,0 +1,1 @@
+"""The cadres part of the sector report: personnel decisions, payroll streamlining, succession planning."""

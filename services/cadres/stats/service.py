@@ -1,0 +1,120 @@
+"""The personnel, payroll and planning sections of the sector report (api.md, "The sector report").
+
+* personnel: decisions with ``decided_on`` in the period (both ends included). A decision belongs to the
+  subtree of its organization: the target post's organization, else ``to_org_id``, else ``from_org_id``, else
+  the cadre's home organization (as the tree stands now). ``actions_by_kind`` counts decisions,
+  ``cadres_by_kind`` distinct cadres per kind, ``cadres_moved_or_appointed`` distinct cadres over transfer,
+  rotation, secondment, arrangement, appointment and reappointment.
+* payroll: the streamlining of each category, baseline 2021 unless ``baseline_year``; ``year`` = the year of
+  ``to``.
+* planning: as of ``to``, the planning term in force then (the five-year term that contains it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.cadres.cadres.models import Cadre
+from services.cadres.orgtree.directory import require_org
+from services.cadres.orgtree.models import ProjectedOrganization
+from services.cadres.orgtree.scope import scope_path, within
+from services.cadres.payroll.service import streamlining
+from services.cadres.personnel.models import PersonnelAction
+from services.cadres.planning.service import coverage, default_term
+from services.cadres.posts.models import Post
+from shared.auth import Principal
+from shared.problems import NotFound, Unprocessable
+from shared.rulebook import Rulebook
+from shared.tree import in_subtree
+
+MOVED_OR_APPOINTED = ("transfer", "rotation", "secondment", "arrangement", "appointment", "reappointment")
+
+A = PersonnelAction.__table__
+T = Post.__table__
+K = Cadre.__table__
+P = ProjectedOrganization.__table__
+
+
+async def personnel(
+    session: AsyncSession, *, start: dt.date, end: dt.date, subtree: str | None
+) -> dict[str, Any]:
+    org_of_action = func.coalesce(T.c.org_id, A.c.to_org_id, A.c.from_org_id, K.c.org_id)
+    base = (
+        select(A.c.kind, A.c.cadre_id)
+        .select_from(A)
+        .join(K, K.c.id == A.c.cadre_id)
+        .join(T, T.c.id == A.c.post_id, isouter=True)
+        .where(A.c.decided_on.between(start, end))
+    )
+    if subtree is not None:
+        base = base.join(P, P.c.id == org_of_action).where(in_subtree(P.c.path, subtree))
+    actions = base.subquery()
+    by_kind = (
+        await session.execute(
+            select(actions.c.kind, func.count(), func.count(distinct(actions.c.cadre_id))).group_by(
+                actions.c.kind
+            )
+        )
+    ).all()
+    moved = (
+        await session.execute(
+            select(func.count(distinct(actions.c.cadre_id))).where(actions.c.kind.in_(MOVED_OR_APPOINTED))
+        )
+    ).scalar_one()
+    return {
+        "actions_by_kind": {kind: int(n) for kind, n, _ in sorted(by_kind)},
+        "cadres_by_kind": {kind: int(c) for kind, _, c in sorted(by_kind)},
+        "cadres_moved_or_appointed": int(moved),
+    }
+
+
+async def sector(
+    session: AsyncSession,
+    request: Request,
+    principal: Principal,
+    rulebook: Rulebook,
+    *,
+    start: dt.date,
+    end: dt.date,
+    within_org: uuid.UUID | None,
+    baseline_year: int | None,
+) -> dict[str, Any]:
+    if start > end:
+        raise Unprocessable("`from` must not be after `to`.", slug="dates-out-of-order")
+    scope = await scope_path(session, principal)
+    root_id = within_org or principal.org_scope
+    subtree, name = scope, None
+    if root_id is not None:
+        org = await require_org(session, request, root_id)
+        if not within(org["path"], scope):
+            raise NotFound("organization", f"No organization {root_id}.")
+        subtree, name = org["path"], org["name"]
+    term = default_term(end)
+    _items, totals = await coverage(session, request, principal, within_org=root_id, term=term, day=end)
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "scope": {"id": str(root_id) if root_id else None, "name": name},
+        "personnel": await personnel(session, start=start, end=end, subtree=subtree),
+        "payroll": await streamlining(
+            session,
+            request,
+            principal,
+            rulebook,
+            within_org=root_id,
+            baseline_year=baseline_year,
+            year=end.year,
+        ),
+        "planning": {
+            "term": term,
+            "posts": totals["posts"],
+            "posts_without_candidate": totals["posts_without_candidate"],
+            "candidates": totals["candidates"],
+            "ready_candidates": totals["ready_candidates"],
+        },
+    }
