@@ -333,6 +333,11 @@ async def test_rating_and_document_events_match_their_messages(run_service: Any)
         rows = await orgs.outbox_rows()
 
     events = [json.loads(row["payload"]) for row in rows]
+    assert {
+        "vn.tochuc.cadres.cadre.registered.v1",
+        "vn.tochuc.cadres.cadre.updated.v1",
+        "vn.tochuc.cadres.post.defined.v1",
+    } <= {e["type"] for e in events}
     assert Counter(e["type"] for e in events if e["type"] in wanted) == {
         "vn.tochuc.orgs.organization.rated.v1": 3,
         "vn.tochuc.orgs.document.registered.v1": 2,
@@ -554,6 +559,12 @@ async def test_personnel_action_and_assignment_events_match_their_messages(
                  "org_id": orgs.ids["NA.HD"], "education": "master", "declared_theory_level": "advanced",
                  "national_id": "040180000123"},
             )  # fmt: skip
+            amended = await cadres.client.patch(
+                f"/v1/cadres/{cadre['id']}",
+                headers=headers,
+                json={"education": "doctor", "national_id": "040180000999"},
+            )
+            assert amended.status_code == 200, amended.text  # cadres.cadre.updated, without the national id
             for kind, key, on, extra in (
                 ("arrangement", "head", "2021-01-04", {}),
                 ("rotation", "vice", "2021-03-01", {"ends_on": "2022-03-01"}),
@@ -571,6 +582,11 @@ async def test_personnel_action_and_assignment_events_match_their_messages(
                 rows = [dict(row) for row in result.mappings().all()]
 
     events = [json.loads(row["payload"]) for row in rows]
+    assert {
+        "vn.tochuc.cadres.cadre.registered.v1",
+        "vn.tochuc.cadres.cadre.updated.v1",
+        "vn.tochuc.cadres.post.defined.v1",
+    } <= {e["type"] for e in events}
     assert Counter(e["type"] for e in events if e["type"] in wanted) == {
         "vn.tochuc.cadres.personnel_action.recorded.v1": 5,
         "vn.tochuc.cadres.assignment.started.v1": 3,
@@ -584,7 +600,7 @@ async def test_personnel_action_and_assignment_events_match_their_messages(
         headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
         assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
         assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
-        assert "040180000123" not in row["payload"]
+        assert "040180000123" not in row["payload"] and "040180000999" not in row["payload"]
         assert event["sequence"] > last_sequence.get(event["subject"], 0), event
         last_sequence[event["subject"]] = event["sequence"]
 
@@ -669,6 +685,11 @@ async def test_plan_and_payroll_events_match_their_messages(run_service: Any, tm
                 rows = [dict(row) for row in result.mappings().all()]
 
     events = [json.loads(row["payload"]) for row in rows]
+    assert {
+        "vn.tochuc.cadres.cadre.registered.v1",
+        "vn.tochuc.cadres.cadre.updated.v1",
+        "vn.tochuc.cadres.post.defined.v1",
+    } <= {e["type"] for e in events}
     assert Counter(e["type"] for e in events if e["type"] in wanted) == {
         "vn.tochuc.cadres.plan.added.v1": 2,
         "vn.tochuc.cadres.plan.removed.v1": 2,  # by hand, then by the disciplinary measure
@@ -685,6 +706,6 @@ async def test_plan_and_payroll_events_match_their_messages(run_service: Any, tm
         headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
         assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
         assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
-        assert "040180000123" not in row["payload"]
+        assert "040180000123" not in row["payload"] and "040180000999" not in row["payload"]
         assert event["sequence"] == last_sequence.get(event["subject"], 0) + 1, event
         last_sequence[event["subject"]] = event["sequence"]
