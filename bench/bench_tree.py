@@ -18,7 +18,7 @@ For the chosen backend (``--db sqlite``: a file under bench/out/; ``--db postgre
     .venv/bin/python bench/bench_tree.py --db postgresql --scale 1
 """
 
-# ruff: noqa: E501, ASYNC110, ASYNC220, ASYNC240  (a benchmark driver: long report lines; blocking calls are deliberate)
+# ruff: noqa: ASYNC110, ASYNC220  (a benchmark driver: long report lines; blocking calls are deliberate)
 
 from __future__ import annotations
 
