@@ -31,6 +31,7 @@ SortString = String(600).with_variant(String(600, collation="C"), "postgresql")
 
 class Member(Base):
     __tablename__ = "members"
+    __table_args__ = (Index("ix_members_admitted_on_org", "admitted_on", "admitted_org_node"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     member_no: Mapped[str | None] = mapped_column(String(16), unique=True)
@@ -43,6 +44,9 @@ class Member(Base):
     ethnicity: Mapped[str | None] = mapped_column(String(100))
     religion: Mapped[str | None] = mapped_column(String(100))
     admitted_on: Mapped[dt.date] = mapped_column(Date)
+    # The organization that admitted the member (a fact that never changes): the sector report counts
+    # admissions by it with one index range scan.
+    admitted_org_node: Mapped[int | None] = mapped_column(ForeignKey("organizations.node"))
     decision_no: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -51,6 +55,19 @@ class Member(Base):
 class MemberState(Base):
     __tablename__ = "member_states"
     __table_args__ = (
+        # The sector report's departures and recognitions in a period.
+        Index(
+            "ix_member_states_left_on",
+            "valid_from",
+            postgresql_where=text("status = 'left'"),
+            sqlite_where=text("status = 'left'"),
+        ),
+        Index(
+            "ix_member_states_recognized_on",
+            "recognized_on",
+            postgresql_where=text("status = 'official' AND valid_from = recognized_on"),
+            sqlite_where=text("status = 'official' AND valid_from = recognized_on"),
+        ),
         Index("ix_member_states_org_valid", "org_node", "valid_from"),
         Index("ix_member_states_member_valid", "member_id", "valid_from"),
         Index(

@@ -352,6 +352,7 @@ async def admit(
         ethnicity=body.ethnicity,
         religion=body.religion,
         admitted_on=day,
+        admitted_org_node=org["node"],
         decision_no=body.decision_no,
     )
     await repo.insert_state(

@@ -68,21 +68,16 @@ def _in_tree(day: dt.date, within_path: str | None) -> Any:
 async def admitted_by_node(
     session: AsyncSession, start: dt.date, end: dt.date, within_path: str | None
 ) -> dict[int, int]:
-    """Members admitted in the period, by the organization that admitted them (their first state's)."""
-    first = (
-        select(S.c.member_id, func.min(S.c.id).label("first_id"))
-        .join(M, M.c.id == S.c.member_id)
-        .where(M.c.admitted_on.between(start, end), S.c.valid_from == M.c.admitted_on)
-        .group_by(S.c.member_id)
-        .subquery()
-    )
-    stmt = (
-        select(S.c.org_node, func.count())
-        .join(first, first.c.first_id == S.c.id)
-        .where(_in_tree(end, within_path))
-        .group_by(S.c.org_node)
-    )
-    return {int(n): int(c) for n, c in (await session.execute(stmt)).all()}
+    """Members admitted in the period, by the organization that admitted them."""
+    stmt = select(M.c.admitted_org_node, func.count()).where(M.c.admitted_on.between(start, end))
+    if within_path is not None:
+        stmt = stmt.where(
+            M.c.admitted_org_node.in_(
+                select(V.c.node).where(valid_on(end), in_subtree(V.c.path, within_path))
+            )
+        )
+    stmt = stmt.group_by(M.c.admitted_org_node)
+    return {int(n): int(c) for n, c in (await session.execute(stmt)).all() if n is not None}
 
 
 async def recognized_by_node(
