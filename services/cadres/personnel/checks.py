@@ -104,6 +104,7 @@ class Proposal:
     effective_on: dt.date
     decided_on: dt.date
     current: list[RowMapping]  # the cadre's assignments in force on effective_on
+    history: list[RowMapping] = field(default_factory=list)  # all the cadre's assignments, by start
     ending: list[RowMapping] = field(default_factory=list)
     renewed: RowMapping | None = None  # reappointment: the assignment whose term is renewed
     term_ends_on: dt.date | None = None  # of the assignment it would start
@@ -134,7 +135,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     if post is not None and p.kind in STARTS:
         rule = in_force(rulebook, "appointments.free_seat", day)
         if rule is not None and rule.value:
-            held = await repo.holders(session, post["id"], day, besides=[a["id"] for a in p.ending])
+            held = await _holders(session, p, post)
             if held >= post["seats"]:
                 found.append(
                     finding(
@@ -169,7 +170,7 @@ async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: 
     if not held:
         return []  # a first post: nothing to have served in
     required = max(int(rule.value), post["min_years_in_prior_post"] or 0)
-    since = min([await repo.tenure_start(session, a) for a in held])
+    since = min(repo.tenure_start(p.history, a) for a in held)
     if add_years(since, required) <= p.effective_on:
         return []
     which = "the rulebook" if required == int(rule.value) else f"{post['title']}'s requirements"
@@ -180,6 +181,15 @@ async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: 
             f"{required} years on {p.effective_on.isoformat()} (as {which} require).",
         )
     ]
+
+
+async def _holders(session: AsyncSession, p: Proposal, post: RowMapping) -> int:
+    """Holders of the post on the day, besides the assignments the action ends. The post's row read for the
+    same day already counts them (``holders``); the assignments ended are in force that day, so those of
+    this post are among them."""
+    if "holders" not in post:
+        return await repo.holders(session, post["id"], p.effective_on, besides=[a["id"] for a in p.ending])
+    return int(post["holders"]) - len({a["id"] for a in p.ending if a["post_id"] == post["id"]})
 
 
 def _full_term(rulebook: Rulebook, p: Proposal) -> list[Finding]:

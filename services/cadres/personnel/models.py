@@ -21,6 +21,13 @@ class PersonnelAction(Base):
     __table_args__ = (
         Index("ix_personnel_actions_decided_on_id", "decided_on", "id"),
         Index("ix_personnel_actions_cadre_decided_on", "cadre_id", "decided_on"),
+        # The sector report reads a period of decisions from the index alone (PostgreSQL; a plain index on
+        # SQLite, which has no INCLUDE).
+        Index(
+            "ix_personnel_actions_decided_cover",
+            "decided_on",
+            postgresql_include=["kind", "cadre_id", "post_id", "to_org_id", "from_org_id"],
+        ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)

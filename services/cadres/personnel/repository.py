@@ -45,41 +45,34 @@ disciplines = table(
 # ------------------------------------------------------------------------------------------- assignments
 
 
-async def current_assignments(session: AsyncSession, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
-    stmt = select(A).where(A.c.cadre_id == cadre_id, holding_on(day)).order_by(A.c.starts_on, A.c.id)
+async def assignments_of_cadre(session: AsyncSession, cadre_id: uuid.UUID) -> list[RowMapping]:
+    """Every assignment of the cadre, by start (a career is a few rows, on ``ix_assignments_cadre_dates``):
+    what ``current_assignments``, ``latest_change`` and ``tenure_start`` read, in one query."""
+    stmt = select(A).where(A.c.cadre_id == cadre_id).order_by(A.c.starts_on, A.c.id)
     return list((await session.execute(stmt)).mappings().all())
 
 
-async def latest_change(session: AsyncSession, cadre_id: uuid.UUID) -> dt.date | None:
+def current_assignments(assignments: list[RowMapping], day: dt.date) -> list[RowMapping]:
+    """Those in force on the day (``holding_on``), by start and id."""
+    return [a for a in assignments if a["starts_on"] <= day and (a["ends_on"] is None or a["ends_on"] > day)]
+
+
+def latest_change(assignments: list[RowMapping]) -> dt.date | None:
     """The latest day on which one of the cadre's assignments started or was ended by an action."""
-    started = select(func.max(A.c.starts_on)).where(A.c.cadre_id == cadre_id).scalar_subquery()
-    ended = (
-        select(func.max(A.c.ends_on))
-        .where(A.c.cadre_id == cadre_id, A.c.ended_by.is_not(None))
-        .scalar_subquery()
-    )
-    row = (await session.execute(select(started.label("s"), ended.label("e")))).one()
-    days = [d for d in (row.s, row.e) if d is not None]
+    days = [a["starts_on"] for a in assignments]
+    days += [a["ends_on"] for a in assignments if a["ended_by"] is not None and a["ends_on"] is not None]
     return max(days) if days else None
 
 
-async def tenure_start(session: AsyncSession, assignment: RowMapping) -> dt.date:
-    """When the cadre began holding the assignment's post without a break (renewals are separate rows)."""
+def tenure_start(assignments: list[RowMapping], assignment: RowMapping) -> dt.date:
+    """When the cadre began holding the assignment's post without a break (renewals are separate rows):
+    follow the chain back through the earliest row of the same post ending on the day the next one starts."""
     start = assignment["starts_on"]
+    same_post = [a for a in assignments if a["post_id"] == assignment["post_id"]]  # by starts_on already
     while True:
-        before = (
-            await session.execute(
-                select(A.c.starts_on)
-                .where(
-                    A.c.cadre_id == assignment["cadre_id"],
-                    A.c.post_id == assignment["post_id"],
-                    A.c.ends_on == start,
-                    A.c.starts_on < start,
-                )
-                .order_by(A.c.starts_on)
-                .limit(1)
-            )
-        ).scalar_one_or_none()
+        before = next(
+            (a["starts_on"] for a in same_post if a["ends_on"] == start and a["starts_on"] < start), None
+        )
         if before is None:
             return start
         start = before

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import EllipsisType
 from typing import Any
 
 from fastapi import Request
@@ -17,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres import events as cadre_events
 from services.cadres.cadres import repository as cadres_repo
-from services.cadres.orgtree import repository as orgtree_repo
 from services.cadres.orgtree.directory import require_org
 from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.personnel import events
@@ -61,19 +61,26 @@ def to_read(row: RowMapping, started: list[uuid.UUID], ended: list[uuid.UUID]) -
     }  # fmt: skip
 
 
-async def visible_cadre(session: AsyncSession, principal: Principal, cadre_id: uuid.UUID) -> RowMapping:
+async def visible_cadre(
+    session: AsyncSession,
+    principal: Principal,
+    cadre_id: uuid.UUID,
+    *,
+    scope: str | EllipsisType | None = ...,
+) -> RowMapping:
     row = await cadres_repo.get(session, cadre_id)
-    scope = await scope_path(session, principal)
+    if scope is ...:
+        scope = await scope_path(session, principal)
     if row is None or (scope is not None and not (row["org_path"] and within(row["org_path"], scope))):
         raise NotFound("cadre", f"No cadre {cadre_id}.")
     return row
 
 
 async def _org_in_scope(
-    session: AsyncSession, request: Request, principal: Principal, org_id: uuid.UUID, what: str
+    session: AsyncSession, request: Request, scope: str | None, org_id: uuid.UUID, what: str
 ) -> RowMapping:
     org = await require_org(session, request, org_id)
-    if not within(org["path"], await scope_path(session, principal)):
+    if not within(org["path"], scope):
         raise Problem(403, f"The {what} organization is outside your scope.", slug="forbidden")
     return org
 
@@ -87,16 +94,16 @@ async def _propose(
 ) -> tuple[Proposal, dict[str, Any], dict[str, Any] | None]:
     """Validate the action and work out its effect: the proposal, the action's row, the new assignment."""
     kind, day = body.kind, body.effective_on
-    cadre = await visible_cadre(session, principal, body.cadre_id)
+    scope = await scope_path(session, principal)  # read once for the whole request
+    cadre = await visible_cadre(session, principal, body.cadre_id, scope=scope)
     require_role(principal, *WRITE_ROLES, action="record personnel actions")
     if cadre["status"] != "active":
         raise Unprocessable(f"{cadre['full_name']} is {cadre['status']}.", slug="cadre-not-active")
     post = None
     if body.post_id is not None:
-        post = await posts_service.visible(session, principal, body.post_id, day)
+        post = await posts_service.visible(session, principal, body.post_id, day, scope=scope)
         if kind in STARTS:
-            org = await orgtree_repo.by_id(session, post["org_id"])
-            if org is None or org["status"] != "active":
+            if post["org_status"] != "active":  # None: not in the projection
                 raise Unprocessable(
                     f"The organization of {post['title']} is no longer active.",
                     slug="organization-not-active",
@@ -108,9 +115,9 @@ async def _propose(
             )
     from_org_id, to_org_id = body.from_org_id, body.to_org_id
     if from_org_id is not None:
-        await _org_in_scope(session, request, principal, from_org_id, "from")
+        await _org_in_scope(session, request, scope, from_org_id, "from")
     if to_org_id is not None:
-        await _org_in_scope(session, request, principal, to_org_id, "to")
+        await _org_in_scope(session, request, scope, to_org_id, "to")
         if post is not None and kind in STARTS | RENEWS and to_org_id != post["org_id"]:
             raise Unprocessable(
                 f"to_org_id is not the organization of {post['title']} ({post['org_id']}).",
@@ -119,8 +126,9 @@ async def _propose(
     elif post is not None and kind in STARTS | RENEWS:
         to_org_id = post["org_id"]
 
+    history = await repo.assignments_of_cadre(session, cadre["id"])
     if kind not in RECORDED_ONLY:
-        latest = await repo.latest_change(session, cadre["id"])
+        latest = repo.latest_change(history)
         if latest is not None and day < latest:
             raise Unprocessable(
                 f"The {kind.value} is effective on {day.isoformat()}, before a change to "
@@ -128,9 +136,9 @@ async def _propose(
                 "assignments change in date order.",
                 slug="out-of-order",
             )
-    current = await repo.current_assignments(session, cadre["id"], day)
+    current = repo.current_assignments(history, day)
     proposal = Proposal(kind=kind, cadre=cadre, post=post, effective_on=day, decided_on=body.decided_on,
-                        current=current)  # fmt: skip
+                        current=current, history=history)  # fmt: skip
     if post is not None and kind in STARTS and _holding(current, post["id"]) is not None:
         raise Unprocessable(
             f"{cadre['full_name']} already holds {post['title']} on {day.isoformat()}.",

@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -178,6 +178,73 @@ async def plans_in_force(
             stmt = stmt.where(in_subtree(P.c.path, path))
     stmt = stmt.where(L.c.term == term, in_force_on(day))
     return list((await session.execute(stmt)).mappings().all())
+
+
+def _plans_in_scope(*, term: str, day: dt.date, scope_path: str | None, within_path: str | None) -> Any:
+    """The (post, cadre) pairs in force on the day for the term, posts in scope (as ``plans_in_force``)."""
+    stmt = select(L.c.post_id, L.c.cadre_id).join(T, T.c.id == L.c.post_id).join(P, P.c.id == T.c.org_id)
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    return stmt.where(L.c.term == term, in_force_on(day))
+
+
+async def count_posts_in(session: AsyncSession, *, scope_path: str | None, within_path: str | None) -> int:
+    """How many posts ``posts_in`` would answer."""
+    stmt = select(func.count()).select_from(T.join(P, P.c.id == T.c.org_id, isouter=True))
+    for path in (scope_path, within_path):
+        if path is not None:
+            stmt = stmt.where(in_subtree(P.c.path, path))
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def planned_post_counts(
+    session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
+) -> tuple[int, int]:
+    """Posts in scope with at least one cadre in force, and those with exactly one (distinct cadres)."""
+    pairs = _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path).subquery()
+    per_post = (
+        select(pairs.c.post_id, func.count(func.distinct(pairs.c.cadre_id)).label("n"))
+        .group_by(pairs.c.post_id)
+        .subquery()
+    )
+    with_one = func.coalesce(func.sum(case((per_post.c.n == 1, 1), else_=0)), 0)
+    row = (await session.execute(select(func.count(), with_one).select_from(per_post))).one()
+    return int(row[0]), int(row[1])
+
+
+async def planned_readiness_inputs(
+    session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
+) -> tuple[list[RowMapping], dict[uuid.UUID, list[str]]]:
+    """What readiness needs, for the cadres planned in scope only: each distinct pair in force of a cadre
+    (its declared level and, when the post requires years in the prior post, the start of its longest-held
+    current assignment on the day) and the planned post's requirements; and the levels received until the
+    day by cadres planned in the term (a superset of those in scope: filter them). No list of ids is sent."""
+    held_since = (
+        select(func.min(A.c.starts_on)).where(A.c.cadre_id == L.c.cadre_id, holding_on(day)).scalar_subquery()
+    )
+    # Only a post with years required in the prior post needs it (``is_ready``): not looked up otherwise.
+    since = case((T.c.min_years_in_prior_post != 0, held_since), else_=None).label("since")
+    stmt = (
+        _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path)
+        .join(K, K.c.id == L.c.cadre_id, isouter=True)
+        .with_only_columns(
+            L.c.cadre_id,
+            T.c.required_theory_level,
+            T.c.min_years_in_prior_post,
+            K.c.declared_theory_level,
+            since,
+        )
+        .distinct()
+    )
+    planned = list((await session.execute(stmt)).mappings().all())
+    in_term = select(L.c.cadre_id).where(L.c.term == term, in_force_on(day))
+    received: dict[uuid.UUID, list[str]] = {}
+    for r in await session.execute(
+        select(Q.c.cadre_id, Q.c.theory_level).where(Q.c.cadre_id.in_(in_term), Q.c.attained_on <= day)
+    ):
+        received.setdefault(r.cadre_id, []).append(r.theory_level)
+    return planned, received
 
 
 async def declared_levels(session: AsyncSession, cadre_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -29,9 +29,13 @@ def _posts_with_holders(day: dt.date) -> Any:
     holders = (
         select(func.count()).select_from(A).where(A.c.post_id == T.c.id, holding_on(day)).scalar_subquery()
     )
-    return select(T, P.c.name.label("org_name"), P.c.path.label("org_path"), holders.label("holders")).join(
-        P, P.c.id == T.c.org_id, isouter=True
-    )
+    return select(
+        T,
+        P.c.name.label("org_name"),
+        P.c.path.label("org_path"),
+        P.c.status.label("org_status"),  # None: the organization is not in the projection
+        holders.label("holders"),
+    ).join(P, P.c.id == T.c.org_id, isouter=True)
 
 
 async def get(session: AsyncSession, post_id: uuid.UUID, day: dt.date) -> RowMapping | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from types import EllipsisType
 from typing import Any
 
 from fastapi import Request
@@ -33,10 +34,18 @@ def to_read(row: RowMapping) -> dict[str, Any]:
 
 
 async def visible(
-    session: AsyncSession, principal: Principal, post_id: uuid.UUID, day: dt.date
+    session: AsyncSession,
+    principal: Principal,
+    post_id: uuid.UUID,
+    day: dt.date,
+    *,
+    scope: str | EllipsisType | None = ...,
 ) -> RowMapping:
+    """The post with its holders on the day; 404 outside the caller's subtree (``scope``: the caller's
+    ``scope_path`` when the request already read it)."""
     row = await repo.get(session, post_id, day)
-    scope = await scope_path(session, principal)
+    if scope is ...:
+        scope = await scope_path(session, principal)
     if row is None or (scope is not None and not (row["org_path"] and within(row["org_path"], scope))):
         raise NotFound("post", f"No post {post_id}.")
     return row

@@ -17,7 +17,7 @@ import uuid
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import distinct, func, select
+from sqlalchemy import and_, distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres.models import Cadre
@@ -26,7 +26,7 @@ from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.payroll.service import streamlining
 from services.cadres.personnel.models import PersonnelAction
-from services.cadres.planning.service import coverage, default_term
+from services.cadres.planning.service import coverage_totals, default_term
 from services.cadres.posts.models import Post
 from shared.auth import Principal
 from shared.problems import NotFound, Unprocessable
@@ -44,33 +44,36 @@ P = ProjectedOrganization.__table__
 async def personnel(
     session: AsyncSession, *, start: dt.date, end: dt.date, subtree: str | None
 ) -> dict[str, Any]:
-    org_of_action = func.coalesce(T.c.org_id, A.c.to_org_id, A.c.from_org_id, K.c.org_id)
-    base = (
-        select(A.c.kind, A.c.cadre_id)
-        .select_from(A)
-        .join(K, K.c.id == A.c.cadre_id)
-        .join(T, T.c.id == A.c.post_id, isouter=True)
-        .where(A.c.decided_on.between(start, end))
-    )
+    """One statement: per kind the decisions and distinct cadres, and one row (``moved`` = 1) with the
+    distinct cadres moved or appointed, both over the same decisions (a CTE, read once on PostgreSQL).
+
+    The whole country reads ``personnel_actions`` alone (every decision has a cadre; no organization is
+    needed), from the covering index on ``decided_on``. A subtree needs the post's organization, and the
+    cadre's home organization only when neither a post's nor a named organization is found."""
+    base = select(A.c.kind, A.c.cadre_id).where(A.c.decided_on.between(start, end))
     if subtree is not None:
-        base = base.join(P, P.c.id == org_of_action).where(in_subtree(P.c.path, subtree))
-    actions = base.subquery()
-    by_kind = (
-        await session.execute(
-            select(actions.c.kind, func.count(), func.count(distinct(actions.c.cadre_id))).group_by(
-                actions.c.kind
-            )
+        no_org_named = and_(T.c.org_id.is_(None), A.c.to_org_id.is_(None), A.c.from_org_id.is_(None))
+        org_of_action = func.coalesce(T.c.org_id, A.c.to_org_id, A.c.from_org_id, K.c.org_id)
+        base = (
+            base.select_from(A)
+            .join(T, T.c.id == A.c.post_id, isouter=True)
+            .join(K, and_(K.c.id == A.c.cadre_id, no_org_named), isouter=True)
+            .join(P, P.c.id == org_of_action)
+            .where(in_subtree(P.c.path, subtree))
         )
-    ).all()
-    moved = (
-        await session.execute(
-            select(func.count(distinct(actions.c.cadre_id))).where(actions.c.kind.in_(MOVED_OR_APPOINTED))
-        )
-    ).scalar_one()
+    actions = base.cte("actions")
+    by_kind = select(
+        literal(0).label("moved"), actions.c.kind, func.count(), func.count(distinct(actions.c.cadre_id))
+    ).group_by(actions.c.kind)
+    moved = select(literal(1), literal(""), literal(0), func.count(distinct(actions.c.cadre_id))).where(
+        actions.c.kind.in_(MOVED_OR_APPOINTED)
+    )
+    rows = (await session.execute(union_all(by_kind, moved))).all()
+    kinds = sorted((kind, int(n), int(c)) for flag, kind, n, c in rows if not flag)
     return {
-        "actions_by_kind": {kind: int(n) for kind, n, _ in sorted(by_kind)},
-        "cadres_by_kind": {kind: int(c) for kind, _, c in sorted(by_kind)},
-        "cadres_moved_or_appointed": int(moved),
+        "actions_by_kind": {kind: n for kind, n, _ in kinds},
+        "cadres_by_kind": {kind: c for kind, _, c in kinds},
+        "cadres_moved_or_appointed": next(int(c) for flag, _, _, c in rows if flag),
     }
 
 
@@ -96,7 +99,7 @@ async def sector(
             raise NotFound("organization", f"No organization {root_id}.")
         subtree, name = org["path"], org["name"]
     term = default_term(end)
-    _items, totals = await coverage(session, request, principal, within_org=root_id, term=term, day=end)
+    totals = await coverage_totals(session, request, principal, within_org=root_id, term=term, day=end)
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "scope": {"id": str(root_id) if root_id else None, "name": name},
