@@ -38,8 +38,8 @@ for p in (str(ROOT), str(Path(__file__).resolve().parent)):
 
 from generate_tree import Tree, generate  # noqa: E402
 
-from services.cadres.orgtree.repository import tags_text  # noqa: E402
 from services.cadres.personnel.checks import term_last_day  # noqa: E402
+from shared.orgtree.repository import tags_text  # noqa: E402
 from shared.text import normalize, vietnamese_sort_key  # noqa: E402
 from shared.tree import child_path  # noqa: E402
 

@@ -48,12 +48,12 @@ from sqlalchemy import insert  # noqa: E402
 
 from services.cadres.assignments.models import Assignment  # noqa: E402
 from services.cadres.cadres.models import Cadre  # noqa: E402
-from services.cadres.orgtree.models import ProjectedOrganization  # noqa: E402
 from services.cadres.payroll.models import PayrollEntry  # noqa: E402
 from services.cadres.personnel.models import PersonnelAction  # noqa: E402
 from services.cadres.planning.models import Plan  # noqa: E402
 from services.cadres.posts.models import Post  # noqa: E402
 from shared.db import Database  # noqa: E402
+from shared.orgtree.models import ProjectedOrganization  # noqa: E402
 
 TABLES = {
     "org_projection": (ProjectedOrganization.__table__, ORG_COLUMNS),

@@ -10,8 +10,6 @@ from fastapi import FastAPI
 
 from services.cadres.cadres.router import router as cadres_router
 from services.cadres.disciplines.router import router as disciplines_router
-from services.cadres.orgtree.directory import OrgDirectory
-from services.cadres.orgtree.handlers import ORG_EVENTS, apply_org_event
 from services.cadres.payroll.router import router as payroll_router
 from services.cadres.personnel.router import router as personnel_router
 from services.cadres.planning.handlers import QUALIFICATION_EVENTS, apply_qualification_event
@@ -21,6 +19,8 @@ from services.cadres.stats.router import router as stats_router
 from services.cadres.vetting.keys import load_cipher
 from services.cadres.vetting.router import router as vetting_router
 from shared.logs import configure_logging
+from shared.orgtree.directory import OrgDirectory
+from shared.orgtree.handlers import ORG_EVENTS, apply_org_event
 from shared.rulebook import Rulebook
 from shared.service_app import ServiceSpec, Subscription, create_service_app
 from shared.settings import ServiceSettings
@@ -43,7 +43,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
 
     @asynccontextmanager
     async def resources(app: FastAPI) -> AsyncIterator[None]:
-        app.state.org_directory = OrgDirectory(service_settings)
+        app.state.org_directory = OrgDirectory(service_settings, caller="cadres")
         try:
             yield
         finally:

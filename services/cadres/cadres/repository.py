@@ -10,7 +10,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres.models import Cadre, CadreChange, SensitiveRead
-from services.cadres.orgtree.models import ProjectedOrganization
+from shared.orgtree.models import ProjectedOrganization
 from shared.tree import in_subtree
 
 K = Cadre.__table__

@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cadres.cadres import events
 from services.cadres.cadres import repository as repo
 from services.cadres.cadres.schemas import CadreCreate, CadreUpdate
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from shared.auth import Principal, require_role
 from shared.logs import request_id_var
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Problem, Unprocessable
 from shared.text import normalize, vietnamese_sort_key
 

@@ -9,8 +9,8 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.payroll.models import PayrollEntry
+from shared.orgtree.models import ProjectedOrganization
 from shared.tree import in_subtree
 
 E = PayrollEntry.__table__

@@ -17,12 +17,12 @@ from fastapi import Request
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.payroll import repository as repo
 from services.cadres.payroll.schemas import PayrollCategory, PayrollSet
 from shared.auth import Principal, require_role
 from shared.logs import request_id_var
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.outbox import record_event
 from shared.problems import NotFound
 from shared.rulebook import Rulebook, RuleNotInForce

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from services.cadres.orgtree.scope import scope_path
 from services.cadres.personnel import repository as repo
 from services.cadres.personnel import service
 from services.cadres.personnel.checks import in_force, minus_working_days
@@ -27,6 +26,7 @@ from services.cadres.personnel.schemas import (
 )
 from shared.auth import CurrentPrincipal
 from shared.etag import set_etag
+from shared.orgtree.scope import scope_path
 from shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from shared.rulebook import Rulebook
 from shared.uow import SessionDep, UnitOfWorkRoute

@@ -18,8 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres import events as cadre_events
 from services.cadres.cadres import repository as cadres_repo
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.personnel import events
 from services.cadres.personnel import repository as repo
 from services.cadres.personnel.checks import Proposal, findings_for, term_last_day
@@ -36,6 +34,8 @@ from services.cadres.personnel.schemas import (
 from services.cadres.posts import service as posts_service
 from shared.auth import Principal, require_role
 from shared.logs import request_id_var
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Problem, Unprocessable
 from shared.rulebook import Rulebook, rule_violation
 

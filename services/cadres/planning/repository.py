@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.cadres.assignments.models import Assignment
 from services.cadres.cadres.models import Cadre
 from services.cadres.disciplines.models import Discipline
-from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.planning.models import AttainedLevel, Plan
 from services.cadres.posts.models import Post
 from services.cadres.posts.repository import holding_on
+from shared.orgtree.models import ProjectedOrganization
 from shared.tree import in_subtree
 
 L = Plan.__table__

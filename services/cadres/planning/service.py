@@ -34,14 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres import repository as cadres_repo
 from services.cadres.cadres.schemas import TheoryLevel
-from services.cadres.orgtree import repository as orgtree_repo
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.planning import events
 from services.cadres.planning import repository as repo
 from services.cadres.planning.schemas import PlanCreate, PlanRemoval
 from services.cadres.posts import service as posts_service
 from shared.auth import Principal, require_role
+from shared.orgtree import repository as orgtree_repo
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Problem, Unprocessable
 from shared.rulebook import Finding, Rulebook, RuleNotInForce, finding, rule_violation
 

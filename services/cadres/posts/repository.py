@@ -11,8 +11,8 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.assignments.models import Assignment
-from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.posts.models import Post
+from shared.orgtree.models import ProjectedOrganization
 from shared.tree import in_subtree
 
 T = Post.__table__

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.posts import repository as repo
 from services.cadres.posts import service
 from services.cadres.posts.schemas import Category, PostCreate, PostPage, PostRead
 from shared.auth import CurrentPrincipal
 from shared.etag import set_etag
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.pagination import Cursor, Limit, decode_cursor, encode_cursor
 from shared.problems import NotFound
 from shared.uow import SessionDep, UnitOfWorkRoute

@@ -11,11 +11,11 @@ from fastapi import Request
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.posts import repository as repo
 from services.cadres.posts.schemas import PostCreate
 from shared.auth import Principal, require_role
+from shared.orgtree.directory import require_org
+from shared.orgtree.scope import scope_path, within
 from shared.outbox import record_event
 from shared.problems import NotFound, Problem, Unprocessable
 

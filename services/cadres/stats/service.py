@@ -21,14 +21,14 @@ from sqlalchemy import and_, distinct, func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.cadres.models import Cadre
-from services.cadres.orgtree.directory import require_org
-from services.cadres.orgtree.models import ProjectedOrganization
-from services.cadres.orgtree.scope import scope_path, within
 from services.cadres.payroll.service import streamlining
 from services.cadres.personnel.models import PersonnelAction
 from services.cadres.planning.service import coverage_totals, default_term
 from services.cadres.posts.models import Post
 from shared.auth import Principal
+from shared.orgtree.directory import require_org
+from shared.orgtree.models import ProjectedOrganization
+from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Unprocessable
 from shared.rulebook import Rulebook
 from shared.tree import in_subtree

@@ -12,8 +12,8 @@ from typing import Any
 from sqlalchemy import insert, select
 
 from services.cadres.assignments.models import Assignment
-from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.tests.conftest import add_org
+from shared.orgtree.models import ProjectedOrganization
 from shared.outbox import outbox
 from shared.testing.service import ServiceHarness
 

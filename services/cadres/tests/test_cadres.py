@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import func, select
 
 from services.cadres.cadres.models import SensitiveRead
-from services.cadres.orgtree.models import ProjectedOrganization
 from services.cadres.tests.conftest import add_org
+from shared.orgtree.models import ProjectedOrganization
 from shared.outbox import outbox
 
 

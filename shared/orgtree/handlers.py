@@ -1,4 +1,4 @@
-"""Apply ``orgs.organization.*`` events to the projection (called by the durable consumer ``cadres__orgs``).
+"""Apply ``orgs.organization.*`` events to the projection (in a durable consumer such as ``cadres__orgs``).
 
 Each runs in the consumer's transaction with the inbox row, so an event is applied once. Events of one
 organization carry increasing ``sequence``; a stale one (not newer than what is stored) changes nothing.
@@ -13,10 +13,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree import repository as repo
 from shared.cloudevents import CloudEvent
+from shared.orgtree import repository as repo
 
-log = logging.getLogger("tochuc.cadres.orgtree")
+log = logging.getLogger("tochuc.orgtree")
 
 ORG_EVENTS = "tochuc.orgs.organization.>"
 
@@ -34,7 +34,7 @@ async def apply_org_event(session: AsyncSession, event: CloudEvent) -> None:
     data: dict[str, Any] = event.data or {}
     handler = _HANDLERS.get(name)
     if handler is None:
-        log.info("ignoring %s", event.type)  # e.g. rated: nothing cadres keeps
+        log.info("ignoring %s", event.type)  # e.g. rated: nothing the projection keeps
         return
     await handler(session, data, event.sequence or 0)
 

@@ -1,11 +1,11 @@
-"""The caller's subtree in cadres: the projected organization of ``org_scope`` and everything under it."""
+"""The caller's subtree where the projection is kept: the organization of ``org_scope`` and below."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree import repository as repo
 from shared.auth import Principal
+from shared.orgtree import repository as repo
 
 NOWHERE = "/~/"  # a path no organization has: the scope of a token whose organization is unknown here
 

@@ -1,4 +1,4 @@
-"""Organizations cadres has not seen yet: looked up once from orgs over HTTP before an id is refused.
+"""Organizations a service has not seen yet: looked up once from orgs over HTTP before an id is refused.
 
 Events keep the projection current, but a client may create an organization in orgs and, a moment later, a
 cadre in it — before ``orgs.organization.established`` reached cadres. Then the organization and its
@@ -19,25 +19,26 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree import repository as repo
 from shared.auth import service_token
 from shared.logs import request_id_var
+from shared.orgtree import repository as repo
 from shared.problems import Problem, Unprocessable
 from shared.settings import CommonSettings
 
-log = logging.getLogger("tochuc.cadres.orgtree")
+log = logging.getLogger("tochuc.orgtree")
 
 
 class OrgDirectory:
     """The HTTP client to orgs (one pooled client, owned by the app's lifespan)."""
 
-    def __init__(self, settings: CommonSettings, *, timeout: float = 3.0) -> None:
+    def __init__(self, settings: CommonSettings, *, caller: str, timeout: float = 3.0) -> None:
         self.settings = settings
+        self.caller = caller  # the service asking: the subject of its service tokens
         self.client = httpx.AsyncClient(base_url=settings.service_url("orgs"), timeout=timeout)
 
     async def ancestors(self, org_id: uuid.UUID, *, caller_token: str) -> list[dict[str, Any]] | None:
         """The organization and its ancestors from the root down, or None if orgs does not know it."""
-        token = service_token(self.settings, sub="cadres") or caller_token
+        token = service_token(self.settings, sub=self.caller) or caller_token
         headers = {"Authorization": f"Bearer {token}", "X-Request-ID": request_id_var.get() or ""}
         try:
             response = await self.client.get(f"/v1/organizations/{org_id}/ancestors", headers=headers)

@@ -10,7 +10,7 @@ from sqlalchemy import func, insert, literal, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cadres.orgtree.models import ProjectedOrganization
+from shared.orgtree.models import ProjectedOrganization
 from shared.tree import b36, child_path, in_subtree
 
 P = ProjectedOrganization.__table__

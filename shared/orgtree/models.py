@@ -13,11 +13,14 @@ import uuid
 from sqlalchemy import Date, DateTime, Integer, String, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.cadres.db import Base
+from shared.db import make_base
 from shared.tree import PathString
 
+OrgTreeBase = make_base()
+orgtree_metadata = OrgTreeBase.metadata  # in the migrations of every service that keeps the projection
 
-class ProjectedOrganization(Base):
+
+class ProjectedOrganization(OrgTreeBase):  # type: ignore[valid-type,misc]
     __tablename__ = "org_projection"
 
     node: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

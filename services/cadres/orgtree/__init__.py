@@ -1,1 +1,0 @@
-"""cadres' own copy of the organization tree, kept from orgs' events (and looked up once when unseen)."""
