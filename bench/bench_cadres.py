@@ -58,20 +58,21 @@ def asyncpg_url(admin_url: str, database: str) -> str:
     return f"postgresql+asyncpg://{admin_url.split('://', 1)[1].rsplit('/', 1)[0]}/{database}"
 
 
-async def fresh_database(args: argparse.Namespace) -> str:
+async def fresh_database(args: argparse.Namespace, service: str = "cadres") -> str:
+    """A freshly migrated database of ``service`` (bench_training uses it too)."""
     from shared.migrations import upgrade
     from shared.settings import sqlite_url
 
     if args.db == "sqlite":
         OUT.mkdir(parents=True, exist_ok=True)
-        path = OUT / f"cadres-bench-{args.scale}.db"
+        path = OUT / f"{service}-bench-{args.scale}.db"
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         url = sqlite_url(path)
     else:
         import asyncpg
 
-        name = f"tochuc_bench_cadres_{os.getpid()}"
+        name = f"tochuc_bench_{service}_{os.getpid()}"
         conn = await asyncpg.connect(args.pg_url)
         try:
             await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
@@ -80,7 +81,7 @@ async def fresh_database(args: argparse.Namespace) -> str:
             await conn.close()
         args.created = name
         url = asyncpg_url(args.pg_url, name)
-    await asyncio.to_thread(upgrade, "cadres", url)
+    await asyncio.to_thread(upgrade, service, url)
     return url
 
 

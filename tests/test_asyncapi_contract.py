@@ -699,3 +699,86 @@ async def test_plan_and_payroll_events_match_their_messages(run_service: Any, tm
         assert "040180000123" not in row["payload"] and "040180000999" not in row["payload"]
         assert event["sequence"] == last_sequence.get(event["subject"], 0) + 1, event
         last_sequence[event["subject"]] = event["sequence"]
+
+
+TRAINING_EVENTS = frozenset(
+    "vn.tochuc.training." + short
+    for short in (
+        "course.scheduled.v1",
+        "enrollment.created.v1",
+        "enrollment.completed.v1",
+        "enrollment.failed.v1",
+        "enrollment.withdrawn.v1",
+        "qualification.attained.v1",
+    )
+)
+
+
+async def test_training_events_match_their_messages(run_service: Any) -> None:
+    """training's courses (political theory and another kind), enrollments sent, completed, failed and
+    withdrawn, and the attained levels they raise (twice for one cadre), against their messages."""
+    from services.training.app import create_app as create_training
+    from services.training.tests.support import Training
+
+    by_type = messages_by_type()
+    async with run_service("training", create_training, run_workers=False) as svc:
+        training = Training(svc)
+        await training.tree()
+        headers = {**training.auth(), "traceparent": TRACEPARENT}
+        cadres = [await training.cadre("X", name, level="elementary") for name in ("An", "Bình", "Chi")]
+        sent: list[str] = []
+        for kind, level in (
+            ("political_theory", "intermediate"),
+            ("political_theory", "advanced"),
+            ("fostering", None),
+        ):
+            programme = await training.programme(kind, level)
+            body = {
+                "programme_id": programme,
+                "code": f"K-{kind}-{level}",
+                "name": "Lớp",
+                "provider": "Trường",
+                "mode": "in_service",
+                "starts_on": "2025-10-01",
+                "ends_on": "2026-06-30",
+                "capacity": 10,
+            }
+            course = (await svc.client.post("/v1/courses", json=body, headers=headers)).json()["id"]
+            for cadre in cadres:
+                body = training.enrollment(course, cadre, "X", acknowledged_findings={"reason": "cử đi"})
+                r = await svc.client.post("/v1/enrollments", json=body, headers=headers)
+                assert r.status_code == 201, r.text
+                sent.append(r.json()["enrollment"]["id"])
+        closings = [
+            ("completion", {"completed_on": "2026-06-30", "result": "completed", "certificate_no": "1"}),
+            ("completion", {"completed_on": "2026-06-30", "result": "failed"}),
+            ("withdrawal", {"withdrawn_on": "2025-12-01", "reason": "Chuyển công tác"}),
+        ]
+        for i, enrollment in enumerate(sent):
+            path, body = closings[i % 3]
+            r = await svc.client.post(f"/v1/enrollments/{enrollment}/{path}", json=body, headers=headers)
+            assert r.status_code == 200, r.text
+        async with svc.app.state.db.session() as session:
+            result = await session.execute(select(outbox).order_by(outbox.c.seq))
+            rows = [dict(row) for row in result.mappings().all()]
+
+    events = [json.loads(row["payload"]) for row in rows]
+    assert {e["type"] for e in events} == TRAINING_EVENTS
+    # An's intermediate then advanced completions raise An's level twice: sequence 1, then 2.
+    attained = [e for e in events if e["type"].endswith("qualification.attained.v1")]
+    assert [(e["data"]["theory_level"], e["sequence"]) for e in attained] == [
+        ("intermediate", 1),
+        ("advanced", 2),
+    ]
+    last_sequence: dict[str, int] = {}
+    for row, event in zip(rows, events, strict=True):
+        message = by_type[event["type"]]
+        assert row["subject"] == event["type"].removeprefix("vn.") == message["address"]
+        assert event["id"] == row["id"] and event["source"] == "/tochuc/training"
+        assert errors(message["payload"], event) == [], f"{event['type']} does not match its message: {event}"
+        headers = {"Nats-Msg-Id": row["id"], **(row["headers"] or {})}
+        assert headers.get("traceparent") == TRACEPARENT and errors(message["headers"], headers) == []
+        assert not SENSITIVE_FIELDS & set(keys_anywhere(event)), event
+        assert "full_name" not in event["data"], event
+        assert event["sequence"] == last_sequence.get(event["subject"], 0) + 1, event
+        last_sequence[event["subject"]] = event["sequence"]

@@ -1,0 +1,1 @@
+"""The training service: programmes, courses, enrollments, attained theory levels, training needs, plans."""

@@ -1,0 +1,1 @@
+"""Courses: classes of a programme, with their capacity."""

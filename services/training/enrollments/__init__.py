@@ -1,0 +1,1 @@
+"""Enrollments: cadres sent to courses, their completion, failure or withdrawal, and their eligibility."""

@@ -1,0 +1,1 @@
+"""Annual training plans: a target number of cadres per year, organization and programme."""

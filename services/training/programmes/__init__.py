@@ -1,0 +1,1 @@
+"""Programmes: the training catalogue."""

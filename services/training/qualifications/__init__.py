@@ -1,0 +1,1 @@
+"""Attained political theory levels: declared, and raised by completed political theory courses."""

@@ -1,0 +1,1 @@
+"""The training section of the sector report."""
