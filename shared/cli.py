@@ -98,6 +98,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     migrate.set_defaults(handler=cmd_migrate)
 
+    migrate.add_argument(
+        "--nats-timeout", type=float, default=0.0, metavar="SECONDS",
+        help="wait up to SECONDS for NATS and fail if the streams cannot be made (a deployment's "
+        "migration job); default 0: skip the streams when NATS is not reachable",
+    )  # fmt: skip
+
+    serve = commands.add_parser(
+        "serve",
+        help="serve one service (or the gateway) in the foreground, in the chosen roles",
+        description="Run one process of a deployment: SERVICE's API, relay and/or consumers (TOCHUC_ROLES, "
+        "default all three), or the gateway. Every process answers /health/live, /health/ready and /metrics. "
+        "Migrations are not run here: run `tochuc migrate` first (a job in compose and Kubernetes).",
+    )
+    serve.add_argument("service", metavar="SERVICE", help="orgs, cadres, training or gateway")
+    serve.add_argument(
+        "--role", dest="roles", action="append", metavar="ROLE",
+        help="api, relay, consumers or all (repeatable or comma-separated; default TOCHUC_ROLES or all)",
+    )  # fmt: skip
+    serve.add_argument(
+        "--host", default=None, help="address to listen on (default TOCHUC_HOST, else 127.0.0.1)"
+    )
+    serve.add_argument(
+        "--port", type=positive_int, default=None, help="port (default TOCHUC_<SERVICE>_PORT or its own)"
+    )
+    serve.set_defaults(handler=cmd_serve)
+
     events = commands.add_parser("events", help="the events on NATS JetStream")
     events_commands = events.add_subparsers(dest="events_command", required=True, metavar="COMMAND")
     tail = events_commands.add_parser(
@@ -216,7 +242,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         print(f"  {'now at' if steps else 'already at'} {at}", flush=True)
 
     if not args.downgrade:
-        _ensure_streams(targets)
+        _ensure_streams(targets, nats_timeout=args.nats_timeout)
     return 0
 
 
@@ -230,51 +256,185 @@ def _ensure_sqlite_dir(url: str) -> None:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
 
 
-def _ensure_streams(services: list[str]) -> None:
-    """Create or update each service's stream, as the services do at start-up; skipped without NATS."""
+def _ensure_streams(services: list[str], *, nats_timeout: float = 0.0) -> None:
+    """Create or update each service's stream and durable consumers, with ``TOCHUC_NATS_REPLICAS``.
+
+    Without NATS this is skipped (the services make them when they start) unless ``nats_timeout`` > 0: a
+    deployment's migration job then waits that long for the cluster and fails if it cannot finish.
+    """
+    import time
+
     import nats
     from nats.errors import Error as NatsError
 
-    from shared.streams import STREAMS, ensure_stream
-
     settings = CommonSettings()
-    owners = [s for s in services if s in STREAMS]
-
     url = settings.effective_nats_url
+    servers = [u.strip() for u in url.split(",") if u.strip()]
+    deadline = time.monotonic() + max(nats_timeout, 0.0)
 
-    async def run() -> list[str]:
+    async def connect() -> Any:
         # nats-py retries a refused first connect for ever, whatever the options: bound it.
+        while True:
+            try:
+                if not any_server_listens(url):
+                    raise ConnectionRefusedError("connection refused")
+                return await asyncio.wait_for(
+                    nats.connect(servers, connect_timeout=2, allow_reconnect=False, error_cb=_quiet),
+                    timeout=NATS_CONNECT_TIMEOUT,
+                )
+            except (OSError, TimeoutError, NatsError) as exc:
+                if time.monotonic() >= deadline:
+                    if nats_timeout > 0:
+                        raise CommandError(f"NATS at {url} is not reachable: {describe(exc)}") from exc
+                    print(
+                        f"streams: NATS at {url} is not reachable ({describe(exc)}); "
+                        "each service creates its stream when it starts",
+                        flush=True,
+                    )
+                    return None
+                await asyncio.sleep(1.0)
+
+    async def retrying(what: str, step: Any) -> Any:
+        # A cluster that has just started answers "JetStream system temporarily unavailable" until it has
+        # elected its meta leader: retry until the deadline.
+        while True:
+            try:
+                return await step()
+            except (TimeoutError, NatsError) as exc:
+                if time.monotonic() >= deadline:
+                    raise CommandError(f"cannot create or update {what}: {describe(exc)}") from exc
+                await asyncio.sleep(1.0)
+
+    async def run() -> None:
+        nc = await connect()
+        if nc is None:
+            return
         try:
-            if not any_server_listens(url):
-                raise ConnectionRefusedError("connection refused")
-            nc = await asyncio.wait_for(
-                nats.connect(url, connect_timeout=2, allow_reconnect=False, error_cb=_quiet),
-                timeout=NATS_CONNECT_TIMEOUT,
-            )
-        except (OSError, TimeoutError, NatsError) as exc:
-            print(
-                f"streams: NATS at {url} is not reachable ({describe(exc)}); "
-                "each service creates its stream when it starts",
-                flush=True,
-            )
-            return []
-        try:
-            js = nc.jetstream()
-            names = []
-            for owner in owners:
-                try:
-                    info = await ensure_stream(js, owner, replicas=settings.stream_replicas)
-                except (TimeoutError, NatsError) as exc:
-                    problem = describe(exc)
-                    raise CommandError(f"cannot create or update the stream of {owner}: {problem}") from exc
-                names.append(info.config.name or owner)
-            print(f"streams: {', '.join(names)} ready on {url}", flush=True)
-            return names
+            js = nc.jetstream(timeout=10)
+            await ensure_all(js, services, settings.stream_replicas, retrying)
+            print(f"streams and consumers ready on {url} (replicas {settings.stream_replicas})", flush=True)
         finally:
             with contextlib.suppress(Exception):
                 await nc.close()
 
     asyncio.run(run())
+
+
+async def ensure_all(js: Any, services: list[str], replicas: int, retrying: Any = None) -> dict[str, Any]:
+    """Streams of ``services``, then the durable consumers of their subscriptions; what was made, by name.
+
+    A consumer of a stream that does not exist yet (its owner is not in this build) is skipped: the
+    consuming service creates it when the stream appears.
+    """
+    from nats.js.errors import NotFoundError
+
+    from shared.consumer import ensure_durable
+    from shared.streams import STREAMS, durable_name, ensure_stream, stream_name
+
+    async def direct(_what: str, step: Any) -> Any:
+        return await step()
+
+    attempt = retrying or direct
+    made: dict[str, Any] = {}
+    for owner in (s for s in services if s in STREAMS):
+        info = await attempt(
+            f"the stream of {owner}", lambda owner=owner: ensure_stream(js, owner, replicas=replicas)
+        )
+        made[info.config.name or owner] = info
+    if made:
+        print(f"streams: {', '.join(made)} ready (replicas {replicas})", flush=True)
+    for service in services:
+        subscriptions, problem = service_subscriptions(service)
+        if problem:
+            print(f"consumers: {service}: {problem}; they are created when it starts", flush=True)
+            continue
+        for sub in subscriptions:
+            durable = durable_name(service, sub.owner)
+            try:
+                await js.stream_info(stream_name(sub.owner))
+            except NotFoundError:
+                print(f"consumers: {durable} waits for stream {stream_name(sub.owner)}", flush=True)
+                continue
+            info = await attempt(
+                f"the consumer {durable}",
+                lambda sub=sub, service=service: ensure_durable(
+                    js,
+                    consumer=service,
+                    owner=sub.owner,
+                    filter_subjects=sub.filter_subjects,
+                    replicas=replicas,
+                ),
+            )
+            made[durable] = info
+            print(f"consumers: {durable} ready", flush=True)
+    return made
+
+
+def service_subscriptions(service: str) -> tuple[list[Any], str | None]:
+    """The subscriptions of ``service`` read from its app (built, never started); (subs, why-not)."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"services.{service}.app")
+        app = module.create_app(ServiceSettings.load(service), run_workers=False)
+        spec = app.state.spec
+    except Exception as exc:  # e.g. a production secret the migration job does not hold
+        return [], f"cannot read its subscriptions ({type(exc).__name__}: {describe(exc)})"
+    return list(spec.subscriptions), None
+
+
+# --- serve ------------------------------------------------------------------------------------------
+
+GRACEFUL_SHUTDOWN_SECONDS = 10
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from shared.settings import parse_roles
+    from shared.supervisor import GATEWAY, SERVICE_NAMES, installed_services, module_exists
+
+    service = args.service
+    if service not in (*SERVICE_NAMES, GATEWAY):
+        names = ", ".join((*SERVICE_NAMES, GATEWAY))
+        raise CommandError(f"unknown service {service!r}; expected one of {names}", EXIT_USAGE)
+    if service == GATEWAY:
+        if args.roles:
+            raise CommandError("the gateway has no roles: it only serves the API", EXIT_USAGE)
+        if not module_exists("gateway.app"):
+            raise CommandError("the gateway is not installed in this build")
+        factory = "gateway.app:create_app"
+        from gateway.settings import GatewaySettings
+
+        settings: CommonSettings = GatewaySettings()  # refuse an unsafe production configuration here
+    else:
+        if service not in installed_services():
+            raise CommandError(f"service {service!r} is not installed in this build")
+        if args.roles:
+            try:
+                roles = parse_roles(",".join(args.roles))
+            except ValueError as exc:
+                raise CommandError(str(exc), EXIT_USAGE) from exc
+            os.environ["TOCHUC_ROLES"] = ",".join(r for r in ("api", "relay", "consumers") if r in roles)
+        factory = f"services.{service}.app:create_app"
+        settings = ServiceSettings.load(service)
+    host = args.host or os.environ.get("TOCHUC_HOST") or "127.0.0.1"
+    port = args.port or settings.port_of(service)
+
+    import uvicorn
+
+    # uvicorn stops gracefully on SIGTERM/SIGINT and then re-raises the signal with the handler it found:
+    # with these no-op handlers a graceful stop exits 0 (what Kubernetes and compose expect).
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    uvicorn.run(
+        factory,
+        factory=True,
+        host=host,
+        port=port,
+        access_log=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+        proxy_headers=True,
+    )
+    return 0
 
 
 def any_server_listens(urls: str, timeout: float = 1.0) -> bool:

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js import JetStreamContext
+from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError as NatsNotFoundError
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, func, insert, select
@@ -40,6 +41,9 @@ from shared.streams import durable_name, ensure_consumer, pull_subscription, str
 log = logging.getLogger(__name__)
 
 Handler = Callable[[AsyncSession, CloudEvent], Awaitable[None]]
+
+DEFAULT_MAX_DELIVER = 5
+DEFAULT_ACK_WAIT = 30.0
 
 inbox = Table(
     "inbox",
@@ -121,13 +125,14 @@ class Consumer:
         handler: Handler,
         registry: CollectorRegistry,
         filter_subjects: Sequence[str] | None = None,
-        max_deliver: int = 5,
+        max_deliver: int = DEFAULT_MAX_DELIVER,
         backoff: Sequence[float] = (0.2, 1, 5, 15),
         batch: int = 50,
         fetch_timeout: float = 0.5,
-        ack_wait: float = 30.0,
+        ack_wait: float = DEFAULT_ACK_WAIT,
         lag_interval: float = 5.0,
         retry_max: float = 5.0,
+        replicas: int | None = None,
     ) -> None:
         if max_deliver < 1:
             raise ValueError("max_deliver must be at least 1")
@@ -148,6 +153,7 @@ class Consumer:
         self.ack_wait = ack_wait
         self.lag_interval = lag_interval
         self.retry_max = retry_max
+        self.replicas = replicas
         metrics = _consumer_metrics(registry)
         self._processed = metrics.processed.labels(self.durable)
         self._failures = metrics.failures.labels(self.durable)
@@ -206,15 +212,14 @@ class Consumer:
                 retry = min(retry * 2, self.retry_max)
 
     async def _subscribe(self, js: JetStreamContext) -> JetStreamContext.PullSubscription:
-        await ensure_consumer(
+        await ensure_durable(
             js,
             consumer=self.name,
             owner=self.owner,
             filter_subjects=self.filter_subjects,
-            # One spare delivery: a crash while dead-lettering the last attempt still gets it dead-lettered.
-            max_deliver=self.max_deliver + 1,
-            backoff=None,  # retries are paced by nak(delay); ack_wait covers a consumer that died
+            max_deliver=self.max_deliver,
             ack_wait=self.ack_wait,
+            replicas=self.replicas,
         )
         return await pull_subscription(js, consumer=self.name, owner=self.owner)
 
@@ -326,6 +331,31 @@ class Consumer:
             log.debug("consumer %s: no consumer info: %s", self.durable, exc)
             return
         self._lag.set(info.num_pending or 0)
+
+
+async def ensure_durable(
+    js: JetStreamContext,
+    *,
+    consumer: str,
+    owner: str,
+    filter_subjects: Sequence[str] | None,
+    max_deliver: int = DEFAULT_MAX_DELIVER,
+    ack_wait: float = DEFAULT_ACK_WAIT,
+    replicas: int | None = None,
+) -> ConsumerInfo:
+    """Create or update the durable ``<consumer>__<owner>`` exactly as a running :class:`Consumer` does
+    (``tochuc migrate`` calls it too, so the replicas find their consumer ready)."""
+    return await ensure_consumer(
+        js,
+        consumer=consumer,
+        owner=owner,
+        filter_subjects=filter_subjects,
+        # One spare delivery: a crash while dead-lettering the last attempt still gets it dead-lettered.
+        max_deliver=max_deliver + 1,
+        backoff=None,  # retries are paced by nak(delay); ack_wait covers a consumer that died
+        ack_wait=ack_wait,
+        replicas=replicas,
+    )
 
 
 def _delivered(msg: Msg) -> int:

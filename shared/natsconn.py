@@ -35,7 +35,9 @@ class NatsHandle:
         max_backoff: float = 5.0,
         js_timeout: float = 5.0,
     ) -> None:
-        self.servers = [servers] if isinstance(servers, str) else list(servers)
+        # ``nats://a:4222,nats://b:4222`` (TOCHUC_NATS_URL of a cluster) names several seed servers.
+        listed = servers.split(",") if isinstance(servers, str) else list(servers)
+        self.servers = [s.strip() for s in listed if s.strip()]
         self.name = name
         self._connect_timeout = connect_timeout
         self._reconnect_time_wait = reconnect_time_wait

@@ -65,8 +65,24 @@ class ServiceSpec:
     resources: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None
 
 
+def process_roles(settings: ServiceSettings, *, run_workers: bool = True) -> frozenset[str]:
+    """The roles this process plays: ``TOCHUC_ROLES`` (default all), less relay and consumers when
+    ``run_workers=False`` (tests and benchmarks that want the API alone)."""
+    roles = settings.role_set
+    return roles if run_workers else roles & {"api"}
+
+
 def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_workers: bool = True) -> FastAPI:
-    """The app of one service. ``run_workers=False`` serves the API without relay and consumers."""
+    """The app of one service, playing the roles of :func:`process_roles`.
+
+    ``api`` mounts the domain routers; ``relay`` publishes the outbox (and keeps the service's stream);
+    ``consumers`` runs the durable consumers of ``spec.subscriptions``. A process without ``api`` still
+    answers ``/health/live``, ``/health/ready`` and ``/metrics``, so every role has the same probes.
+    """
+    roles = process_roles(settings, run_workers=run_workers)
+    run_relay = "relay" in roles
+    run_consumers = "consumers" in roles and bool(spec.subscriptions)
+    uses_nats = run_relay or run_consumers
     registry = CollectorRegistry()
     http_metrics = HttpMetrics(registry)
 
@@ -85,28 +101,36 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
         own = AsyncExitStack()
         if spec.resources is not None:
             await own.enter_async_context(spec.resources(app))
-        if run_workers:
+        app.state.roles = roles
+        app.state.relay = None
+        app.state.consumers = []
+        if uses_nats:
             await nats.start()
+        if run_relay:
             stream_task = asyncio.create_task(_ensure_streams(nats, spec, settings))
             relay = OutboxRelay(db, nats, service=spec.name, registry=registry)
             workers.append(relay)
-            for sub in spec.subscriptions:
-                workers.append(
-                    Consumer(
-                        db,
-                        nats,
-                        name=spec.name,
-                        owner=sub.owner,
-                        handler=sub.handler,
-                        filter_subjects=sub.filter_subjects,
-                        registry=registry,
-                    )
-                )
             app.state.relay = relay
-            app.state.consumers = workers[1:]
-            for worker in workers:
-                worker.start()
+            # Purging is idempotent: every relay replica may run it.
             housekeeping = asyncio.create_task(_housekeeping(db), name=f"housekeeping-{spec.name}")
+        if run_consumers:
+            consumers = [
+                Consumer(
+                    db,
+                    nats,
+                    name=spec.name,
+                    owner=sub.owner,
+                    handler=sub.handler,
+                    filter_subjects=sub.filter_subjects,
+                    registry=registry,
+                    replicas=settings.stream_replicas,
+                )
+                for sub in spec.subscriptions
+            ]
+            workers.extend(consumers)
+            app.state.consumers = consumers
+        for worker in workers:
+            worker.start()
         try:
             yield
         finally:
@@ -128,14 +152,19 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
         health_router(
             service_id=spec.name,
             version=spec.version,
-            checks=[_database_check, _nats_check, _outbox_check],
+            # An API-only process never talks to NATS: its readiness does not depend on it.
+            checks=[_database_check, *([_nats_check] if uses_nats else []), _outbox_check],
             registry=registry,
         )
     )
-    if spec.rulebook is not None:
-        app.include_router(rules_router(spec.rulebook, dependencies=[Depends(current_principal)]))
-    for router in spec.routers:
-        app.include_router(router)
+    if "api" in roles:
+        if spec.rulebook is not None:
+            app.include_router(rules_router(spec.rulebook, dependencies=[Depends(current_principal)]))
+        for router in spec.routers:
+            app.include_router(router)
+    # ``tochuc migrate`` reads the subscriptions to create the durable consumers ahead of the replicas.
+    app.state.spec = spec
+    app.state.roles = roles
     return app
 
 

@@ -77,11 +77,13 @@ async def ensure_consumer(
     max_deliver: int,
     backoff: Sequence[float] | None,
     ack_wait: float,
+    replicas: int | None = None,
 ) -> ConsumerInfo:
     """Create or update the durable pull consumer ``<consumer>__<owner>`` (explicit ack).
 
     ``backoff`` here is the server's redelivery schedule when a message is *not acked at all* (its first
-    value replaces ``ack_wait``); a consumer that naks with a delay does not need it.
+    value replaces ``ack_wait``); a consumer that naks with a delay does not need it. ``replicas`` None
+    follows the stream's replica count.
     """
     stream = stream_name(owner)
     durable = durable_name(consumer, owner)
@@ -97,6 +99,7 @@ async def ensure_consumer(
         filter_subject=subjects[0] if len(subjects) == 1 else None,
         filter_subjects=subjects if len(subjects) > 1 else None,
         max_ack_pending=1000,
+        num_replicas=replicas,
     )
     # CONSUMER.CREATE without an action creates the consumer or updates an existing one's settings.
     return await js.add_consumer(stream, config)
