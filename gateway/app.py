@@ -19,9 +19,12 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, Response
 
 from gateway import health
+from gateway.composition import router as composition_router
+from gateway.composition.calls import install_composition_handlers
 from gateway.forwarding import API_PREFIX, make_forwarding_route
 from gateway.observability import GatewayMetrics, RequestContextMiddleware
 from gateway.openapi import OpenAPICatalog
+from gateway.resilience import CircuitBreaker, RetryPolicy
 from gateway.routes import ROUTES, RouteTable
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream, make_upstream
@@ -71,6 +74,22 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
             )
             for service in table.services
         }
+        for service, upstream in upstreams.items():
+            upstream.configure(
+                breaker=CircuitBreaker(
+                    service,
+                    failure_threshold=gateway_settings.gateway_breaker_failures,
+                    reset_timeout=gateway_settings.gateway_breaker_reset,
+                    on_change=metrics.circuit_changed,
+                ),
+                retry_policy=RetryPolicy(
+                    attempts=gateway_settings.gateway_retry_attempts,
+                    base_delay=gateway_settings.gateway_retry_backoff,
+                    max_delay=gateway_settings.gateway_retry_backoff_max,
+                ),
+                observer=metrics,
+            )
+            metrics.circuit_state.labels(service).set(0)
         app.state.upstreams = upstreams
         app.state.openapi = OpenAPICatalog(
             lambda: _own_openapi(app), upstreams, table, ttl=gateway_settings.gateway_openapi_ttl
@@ -96,9 +115,10 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     app.include_router(health.router)
     app.add_api_route(OPENAPI_PATH, _openapi_document, methods=["GET"], include_in_schema=False)
     app.add_api_route(DOCS_PATH, _swagger_ui, methods=["GET"], include_in_schema=False)
-    # Composed endpoints (profile, overview, sector report) are routers included here, before the
-    # forwarding route, so that e.g. /api/v1/cadres/{id}/profile is answered by the gateway itself; they
-    # call the services through request.app.state.upstreams[service].request(...) with their own deadlines.
+    # Composed endpoints (profile, overview, sector report), before the forwarding route, so that e.g.
+    # /api/v1/cadres/{id}/profile is answered by the gateway itself.
+    app.include_router(composition_router)
+    install_composition_handlers(app)
     app.router.routes.append(make_forwarding_route(table, metrics))  # the catch-all: keep it last
 
     app.add_middleware(RequestContextMiddleware, metrics=metrics)

@@ -1,7 +1,9 @@
 """The gateway's own health and metrics endpoints.
 
 Readiness reports each service but is not tied to them: a gateway whose services are down still answers
-(502 problems), so it stays in rotation — ``warn`` with the service marked, never ``fail``.
+(502 problems, partial composed answers), so it stays in rotation — ``warn`` with the service marked, never
+``fail``. A service whose circuit is open is not probed (the check answers at once, ``warn``); after the
+breaker's cool-down the readiness probe may be the call that closes it again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,9 @@ class ServiceCheck(BaseModel):
     status: str = Field(description="pass, or warn when the service is unreachable or not ready")
     time: str
     output: str | None = None
+    circuit: str | None = Field(
+        default=None, description="the gateway's circuit breaker: closed, half_open, open"
+    )
 
 
 class Health(BaseModel):
@@ -74,11 +79,19 @@ async def _check(upstream: Upstream, seconds: float) -> dict[str, Any]:
     }
     try:
         answer = await upstream.request(
-            "GET", "/health/ready", headers=[("accept", HEALTH_JSON)], want_headers=(), deadline=seconds
+            "GET",
+            "/health/ready",
+            headers=[("accept", HEALTH_JSON)],
+            want_headers=(),
+            deadline=seconds,
+            retry=False,
         )
     except UpstreamError as error:
         check.update(status="warn", output=f"unreachable: {error.detail}")
         return check
+    finally:
+        if upstream.breaker is not None:
+            check["circuit"] = upstream.breaker.state.name
     reported = None
     try:
         reported = json.loads(answer.body).get("status")

@@ -12,9 +12,10 @@ import time
 import uuid
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway.resilience import CircuitState
 from shared.logs import request_id_var, traceparent_var
 from shared.problems import problem_body
 
@@ -55,6 +56,48 @@ class GatewayMetrics:
             buckets=_LATENCY_BUCKETS,
             registry=self.registry,
         )
+        self.circuit_state = Gauge(
+            "tochuc_gateway_circuit_state",
+            "Circuit breaker of each service: 0 closed, 1 half-open, 2 open.",
+            ["service"],
+            registry=self.registry,
+        )
+        self.circuit_transitions = Counter(
+            "tochuc_gateway_circuit_transitions",
+            "Changes of a service's circuit breaker, by the state entered.",
+            ["service", "state"],
+            registry=self.registry,
+        )
+        self.circuit_rejected = Counter(
+            "tochuc_gateway_circuit_rejected",
+            "Calls not attempted because the service's circuit was open (failed fast).",
+            ["service"],
+            registry=self.registry,
+        )
+        self.upstream_retries = Counter(
+            "tochuc_gateway_upstream_retries",
+            "Retries of idempotent reads, by reason (unavailable: no connection; 503).",
+            ["service", "reason"],
+            registry=self.registry,
+        )
+        self.composed_parts = Counter(
+            "tochuc_gateway_composed_parts",
+            "Parts of composed answers by view, service, outcome (ok, absent, timeout, unavailable, error)",
+            ["view", "service", "outcome"],
+            registry=self.registry,
+        )
+
+    # --- gateway.upstream.UpstreamObserver ---
+
+    def retried(self, service: str, reason: str) -> None:
+        self.upstream_retries.labels(service, reason).inc()
+
+    def rejected(self, service: str) -> None:
+        self.circuit_rejected.labels(service).inc()
+
+    def circuit_changed(self, service: str, state: CircuitState) -> None:
+        self.circuit_state.labels(service).set(int(state))
+        self.circuit_transitions.labels(service, state.name).inc()
 
 
 def route_label(scope: Scope) -> str:

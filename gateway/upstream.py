@@ -18,11 +18,14 @@ import http.cookiejar
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 import aiohttp
 import httpx
 import yarl
 from httpx_aiohttp import AiohttpTransport
+
+from gateway.resilience import NO_RETRY, CircuitBreaker, CircuitOpenError, RetryPolicy
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 Headers = list[tuple[str, str]]
@@ -43,6 +46,18 @@ class UpstreamUnavailable(UpstreamError):
     """The service could not be reached or dropped the connection (the gateway answers 502)."""
 
 
+class UpstreamCircuitOpen(UpstreamUnavailable):
+    """The service's circuit is open: the call was not attempted (the gateway answers 502 at once)."""
+
+
+class UpstreamObserver(Protocol):
+    """Where an upstream reports what its resilience did (the gateway's metrics)."""
+
+    def retried(self, service: str, reason: str) -> None: ...
+
+    def rejected(self, service: str) -> None: ...
+
+
 @dataclass(slots=True)
 class UpstreamResponse:
     status: int
@@ -59,6 +74,21 @@ class Upstream(abc.ABC):
         self.service = service
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
+        self.breaker: CircuitBreaker | None = None
+        self.retry_policy: RetryPolicy = RetryPolicy(attempts=2, base_delay=0.0, max_delay=0.0)
+        self.observer: UpstreamObserver | None = None
+
+    def configure(
+        self,
+        *,
+        breaker: CircuitBreaker | None,
+        retry_policy: RetryPolicy,
+        observer: UpstreamObserver | None = None,
+    ) -> None:
+        """Resilience of this upstream (set once by the app's lifespan, before the first call)."""
+        self.breaker = breaker
+        self.retry_policy = retry_policy
+        self.observer = observer
 
     async def request(
         self,
@@ -69,32 +99,72 @@ class Upstream(abc.ABC):
         body: bytes | None = None,
         want_headers: Iterable[str] = (),
         deadline: float | None = None,
+        retry: bool = True,
     ) -> UpstreamResponse:
         """Send ``method target`` (``target`` is the already-encoded path and query, starting with ``/``).
 
-        Only the response headers named in ``want_headers`` (lower-case) are returned.
+        Only the response headers named in ``want_headers`` (lower-case) are returned. ``retry=False``
+        makes even a read single-shot (readiness probes). Raises :class:`UpstreamTimeout`,
+        :class:`UpstreamUnavailable` (or its :class:`UpstreamCircuitOpen`), never anything else.
         """
         seconds = self.timeout if deadline is None else deadline
         url = self.base_url + target
         wanted = tuple(want_headers)
-        attempts = 2 if method in SAFE_METHODS else 1
+        policy = self.retry_policy if retry and method in SAFE_METHODS else NO_RETRY
+        breaker = self.breaker
         started = time.monotonic()
+        sending = False
+        attempts = 0
         try:
             async with asyncio.timeout(seconds):
-                for attempt in range(attempts):
+                while True:
+                    if breaker is not None:
+                        try:
+                            breaker.acquire()
+                        except CircuitOpenError as exc:
+                            if self.observer is not None:
+                                self.observer.rejected(self.service)
+                            detail = f"circuit open (next probe in {exc.retry_in:.1f} s)"
+                            raise UpstreamCircuitOpen(self.service, detail) from None
+                    attempts += 1
+                    sending = True
                     try:
-                        return await self._send(method, url, headers, body, wanted)
-                    except (TimeoutError, UpstreamError):
-                        raise
+                        answer = await self._send(method, url, headers, body, wanted)
                     except Exception as exc:
-                        error = self._classify(exc)
-                        if isinstance(error, UpstreamUnavailable) and attempt + 1 < attempts:
-                            continue
+                        sending = False
+                        error = exc if isinstance(exc, UpstreamError) else self._classify(exc)
+                        if breaker is not None:
+                            breaker.failure()
+                        if isinstance(error, UpstreamUnavailable):
+                            pause = policy.next_delay(attempts, seconds - (time.monotonic() - started))
+                            if pause is not None:
+                                self._retrying("unavailable")
+                                await asyncio.sleep(pause)
+                                continue
                         raise error from exc
+                    except BaseException:  # cancelled: the deadline passed, or the caller went away
+                        if breaker is not None:
+                            breaker.release()
+                        raise
+                    sending = False
+                    if breaker is not None:
+                        breaker.success()
+                    if answer.status == 503:
+                        pause = policy.next_delay(attempts, seconds - (time.monotonic() - started))
+                        if pause is not None:
+                            self._retrying("503")
+                            await asyncio.sleep(pause)
+                            continue
+                    return answer
         except TimeoutError:
+            if sending and breaker is not None:
+                breaker.failure()  # a service that hangs is as broken as one that refuses
             elapsed = time.monotonic() - started
             raise UpstreamTimeout(self.service, f"no answer within {elapsed:.1f} s") from None
-        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retrying(self, reason: str) -> None:
+        if self.observer is not None:
+            self.observer.retried(self.service, reason)
 
     @abc.abstractmethod
     async def _send(

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import importlib
+from contextlib import ExitStack
+from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
 
 from gateway.tests.conftest import GatewayFactory
 from gateway.tests.upstream_app import free_port, serve, upstream_app
+from shared.settings import ServiceSettings, sqlite_url
+from shared.supervisor import installed_services
 
 
 def _resolve(doc: dict[str, Any], ref: str) -> dict[str, Any]:
@@ -58,3 +64,72 @@ async def test_a_down_service_is_left_out_and_added_when_it_answers(make_gateway
             doc = (await gateway.get("/api/openapi.json")).json()
         assert "/api/v1/cadres/{cadre_id}/qualifications" in doc["paths"]
         assert {"orgs__Status", "training__Status"} <= set(doc["components"]["schemas"])
+
+
+# --- the contract: every endpoint of every installed service is described at the gateway -------------------
+
+# Service paths the gateway answers itself (composed) or that are operations endpoints, not the API.
+NOT_FORWARDED = ("/v1/stats/sector", "/v1/rules")
+
+
+def _service_documents(tmp_path: Path) -> dict[str, dict[str, Any]]:
+    """The OpenAPI document of each service installed in this build (``services/<name>/app.py``)."""
+    documents = {}
+    for name in installed_services():
+        module = importlib.import_module(f"services.{name}.app")
+        settings = ServiceSettings.load(
+            name, env="test", data_dir=tmp_path / name, database_url=sqlite_url(tmp_path / f"{name}.db")
+        )
+        documents[name] = module.create_app(settings, run_workers=False).openapi()
+    return documents
+
+
+def _static_app(document: dict[str, Any]) -> FastAPI:
+    app = FastAPI(openapi_url=None)
+
+    @app.get("/openapi.json")
+    async def openapi() -> dict[str, Any]:
+        return document
+
+    return app
+
+
+async def test_every_endpoint_of_every_installed_service_is_described_at_the_gateway(
+    make_gateway: GatewayFactory, tmp_path: Path
+) -> None:
+    documents = _service_documents(tmp_path)
+    assert {"orgs", "cadres"} <= set(documents)
+    with ExitStack() as stack:
+        urls = {name: stack.enter_context(serve(_static_app(doc))) for name, doc in documents.items()}
+        async with make_gateway(urls=urls) as gateway:
+            merged = (await gateway.get("/api/openapi.json")).json()
+    missing = []
+    for name, document in documents.items():
+        for path, item in document["paths"].items():
+            if not path.startswith("/v1/") or path in NOT_FORWARDED:
+                continue
+            for method in set(item) & {"get", "post", "put", "patch", "delete"}:
+                described = merged["paths"].get("/api" + path, {}).get(method)
+                if described is None or described.get("operationId") != item[method].get("operationId"):
+                    missing.append(f"{name}: {method.upper()} {path}")
+    assert missing == [], "service endpoints the gateway does not forward or describe"
+
+
+async def test_the_composed_endpoints_have_real_schemas(gateway: httpx.AsyncClient) -> None:
+    doc = (await gateway.get("/api/openapi.json")).json()
+    for path, model in (
+        ("/api/v1/cadres/{cadre_id}/profile", "ProfileAnswer"),
+        ("/api/v1/organizations/{org_id}/overview", "OverviewAnswer"),
+        ("/api/v1/reports/sector", "SectorReportAnswer"),
+    ):
+        schema = _response_schema(doc, path)
+        assert schema == doc["components"]["schemas"][model]
+        assert set(schema["properties"]) == {"data", "partial", "errors"}
+        data = _resolve(doc, schema["properties"]["data"]["$ref"])
+        assert data["properties"], path
+    report = _resolve(doc, _response_schema(doc, "/api/v1/reports/sector")["properties"]["data"]["$ref"])
+    assert {"period", "scope", "documents", "members", "personnel", "training"} <= set(report["properties"])
+    xlsx = doc["paths"]["/api/v1/reports/sector"]["get"]["responses"]["200"]["content"]
+    assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in xlsx
+    params = {p["name"] for p in doc["paths"]["/api/v1/reports/sector"]["get"]["parameters"]}
+    assert params == {"from", "to", "within", "format", "baseline_year"}

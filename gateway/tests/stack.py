@@ -1,0 +1,103 @@
+"""The real orgs and cadres apps behind an in-process gateway, each served over real HTTP on the test's loop,
+and a stand-in training service shaped as api.md describes it (so a test can make it slow or take it away).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+
+@asynccontextmanager
+async def serve_here(app: Any, port: int = 0) -> AsyncIterator[str]:
+    """Serve an (already started) ASGI app on this event loop; yields its base URL."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True
+        await task
+        sock.close()
+
+
+@dataclass
+class FakeTraining:
+    """What the stand-in answers, how slowly, and what it was sent."""
+
+    delay: float = 0.0
+    seen: list[dict[str, str]] = field(default_factory=list)
+
+    def app(self) -> FastAPI:
+        app = FastAPI(title="training")
+
+        async def pause(request: Request) -> None:
+            self.seen.append(
+                {
+                    "path": request.url.path,
+                    "query": request.url.query,
+                    **{k: v for k, v in request.headers.items() if k in ("authorization", "x-request-id")},
+                }
+            )
+            if self.delay:
+                await asyncio.sleep(self.delay)
+
+        @app.get("/health/ready")
+        async def ready() -> Response:
+            return Response('{"status": "pass"}', media_type="application/health+json")
+
+        @app.get("/v1/cadres/{cadre_id}/qualifications")
+        async def qualifications(cadre_id: str, request: Request) -> Any:
+            await pause(request)
+            return {
+                "cadre_id": cadre_id,
+                "attained_theory_level": "advanced",
+                "history": [{"theory_level": "intermediate", "source": "declared"}],
+            }
+
+        @app.get("/v1/enrollments")
+        async def enrollments(request: Request) -> Any:
+            await pause(request)
+            cadre = request.query_params.get("cadre_id")
+            return {"items": [{"id": "e1", "cadre_id": cadre, "status": "completed"}], "next_cursor": None}
+
+        @app.get("/v1/training-needs")
+        async def needs(request: Request) -> Any:
+            await pause(request)
+            return {"items": [], "next_cursor": None}
+
+        @app.get("/v1/training-plans")
+        async def plans(request: Request) -> Any:
+            await pause(request)
+            return {"items": [{"year": 2024, "target": 5, "enrolled": 2}], "next_cursor": None}
+
+        @app.get("/v1/stats/sector")
+        async def sector(request: Request) -> Any:
+            await pause(request)
+            return JSONResponse(
+                {
+                    "training": {
+                        "cadres_sent_by_theory_level": {"advanced": 441, "intermediate": 2945},
+                        "cadres_sent_by_programme_kind": {"political_theory": 3386},
+                        "completed_by_theory_level": {"advanced": 400},
+                    }
+                }
+            )
+
+        return app

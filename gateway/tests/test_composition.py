@@ -1,0 +1,472 @@
+"""The composed endpoints over the real orgs and cadres apps (real HTTP, real databases) and a training
+stand-in: whole answers, partial answers when a part is missing or slow, 502/504 when the main part fails,
+the caller's scope and roles applied by each service, and nothing sensitive or from vetting."""
+
+from __future__ import annotations
+
+import io
+import socket
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from openpyxl import load_workbook
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from gateway.tests.stack import FakeTraining, serve_here
+from gateway.tests.test_operations import sample
+from gateway.tests.upstream_app import free_port
+from services.cadres.app import create_app as create_cadres
+from services.orgs.app import create_app as create_orgs
+from shared.testing.service import ServiceHarness
+
+PART_DEADLINE = 0.3
+NATIONAL_ID = "001085012345"
+VETTING_SUMMARY = "Lịch sử chính trị: ông nội tham gia chế độ cũ (mật)"
+
+
+@asynccontextmanager
+async def blackhole() -> AsyncIterator[str]:
+    """A port that accepts connections and never answers: a hung service."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        sock.close()
+
+
+class World:
+    """A province with a commune committee A (a private-enterprise cell under it) and a committee B; a member
+    in the cell who is also a cadre of A, holding a post there, planned for a post of B; payroll, a rating, a
+    vetting record."""
+
+    def __init__(
+        self, orgs: ServiceHarness, cadres: ServiceHarness, urls: dict[str, str], fake: FakeTraining
+    ):
+        self.orgs, self.cadres, self.urls, self.fake = orgs, cadres, urls, fake
+        self.org: dict[str, str] = {}
+        self.ids: dict[str, str] = {}
+
+    def auth(self, *roles: str, scope: str | None = None) -> dict[str, str]:
+        return self.orgs.auth(list(roles) or ["admin"], org_scope=scope)
+
+    async def post(self, harness: ServiceHarness, path: str, body: dict[str, Any], **auth: Any) -> Any:
+        r = await harness.client.post(path, json=body, headers=auth.get("headers") or self.auth())
+        assert r.status_code in (200, 201), r.text
+        return r.json()
+
+    async def build(self) -> World:
+        async def org(key: str, code: str, level: str, parent: str | None, kind: str, name: str) -> None:
+            body = {"code": code, "name": name, "level": level, "kind": kind, "established_on": "2020-01-01"}
+            if parent:
+                body["parent_id"] = self.org[parent]
+            self.org[key] = (await self.post(self.orgs, "/v1/organizations", body))["id"]
+
+        await org("NA", "NA", "province", None, "other", "Đảng bộ tỉnh Nghệ An")
+        await org("A", "NA.A", "upper_grassroots", "NA", "commune", "Đảng bộ xã Hưng Nguyên")
+        await org("CELL", "NA.A.DN", "grassroots_cell", "A", "private_enterprise", "Chi bộ Công ty Minh Phát")
+        await org("B", "NA.B", "upper_grassroots", "NA", "ward", "Đảng bộ phường Vinh Tân")
+        member = await self.post(
+            self.orgs,
+            "/v1/members",
+            {
+                "full_name": "Nguyễn Văn An",
+                "birth_date": "1985-02-03",
+                "gender": "male",
+                "org_id": self.org["CELL"],
+                "admitted_on": "2021-03-01",
+                "ethnicity": "Thái",
+                "religion": "Công giáo",
+                "national_id": NATIONAL_ID,
+            },
+        )
+        self.ids["member"] = member["id"]
+        await self.post(self.orgs, f"/v1/members/{member['id']}/recognition", {"recognized_on": "2022-03-02"})
+        r = await self.orgs.client.put(
+            f"/v1/organizations/{self.org['A']}/ratings/2023", json={"rating": "good"}, headers=self.auth()
+        )
+        assert r.status_code == 200, r.text
+        cadre = await self.post(
+            self.cadres,
+            "/v1/cadres",
+            {
+                "full_name": "Nguyễn Văn An",
+                "birth_date": "1985-02-03",
+                "gender": "male",
+                "org_id": self.org["A"],
+                "education": "master",
+                "declared_theory_level": "intermediate",
+                "national_id": NATIONAL_ID,
+                "member_id": member["id"],
+            },
+        )
+        self.ids["cadre"] = cadre["id"]
+        for key, org_key, title, category in (
+            ("post", "A", "Phó Chủ tịch UBND xã", "vice_chair"),
+            ("target", "B", "Chủ tịch UBND phường", "chair"),
+        ):
+            body = {"org_id": self.org[org_key], "title": title, "category": category, "seats": 2}
+            self.ids[key] = (await self.post(self.cadres, "/v1/posts", body))["id"]
+        await self.post(
+            self.cadres,
+            "/v1/personnel-actions",
+            {
+                "kind": "arrangement",
+                "cadre_id": cadre["id"],
+                "post_id": self.ids["post"],
+                "decision_no": "12-QĐ/HU",
+                "decided_on": "2022-05-10",
+                "effective_on": "2022-05-15",
+                "acknowledged_findings": {"reason": "test"},
+            },
+        )
+        await self.post(
+            self.cadres,
+            "/v1/plans",
+            {
+                "cadre_id": cadre["id"],
+                "post_id": self.ids["target"],
+                "term": "2025-2030",
+                "added_on": "2025-10-10",
+                "acknowledged_findings": {"reason": "test"},
+            },
+        )
+        for year, allocated in ((2021, 100), (2024, 90)):
+            r = await self.cadres.client.put(
+                f"/v1/payroll/{self.org['A']}/{year}/civil_servant",
+                json={"allocated": allocated, "actual": allocated},
+                headers=self.auth(),
+            )
+            assert r.status_code == 200, r.text
+        await self.post(
+            self.cadres,
+            f"/v1/cadres/{cadre['id']}/vetting-records",
+            {"kind": "political_history", "summary": VETTING_SUMMARY},
+            headers=self.auth("vetting"),
+        )
+        return self
+
+    @asynccontextmanager
+    async def gateway(self, **settings: Any) -> AsyncIterator[httpx.AsyncClient]:
+        urls = {**self.urls, **settings.pop("urls", {})}
+        with pytest.MonkeyPatch.context() as patch:
+            for service, url in urls.items():
+                patch.setenv(f"TOCHUC_{service.upper()}_URL", url)
+            values: dict[str, Any] = {"gateway_part_deadline": PART_DEADLINE, **settings}
+            app = create_app(GatewaySettings(**values))
+            async with LifespanManager(app) as manager:
+                transport = httpx.ASGITransport(app=manager.app)
+                async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as client:
+                    yield client
+
+
+@pytest.fixture
+async def world(run_service: Any, tmp_path: Path) -> AsyncIterator[World]:
+    shared_dir = tmp_path / "data"
+    fake = FakeTraining()
+    async with run_service("orgs", create_orgs, data_dir=shared_dir) as orgs:
+        async with run_service("cadres", create_cadres, data_dir=shared_dir) as cadres:
+            async with serve_here(orgs.app) as orgs_url, serve_here(cadres.app) as cadres_url:
+                directory = cadres.app.state.org_directory
+                await directory.client.aclose()
+                directory.client = httpx.AsyncClient(base_url=orgs_url, timeout=5)
+                async with serve_here(fake.app()) as training_url:
+                    urls = {"orgs": orgs_url, "cadres": cadres_url, "training": training_url}
+                    yield await World(orgs, cadres, urls, fake).build()
+
+
+def down() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+# --- profile ----------------------------------------------------------------------------------------------
+
+
+async def test_profile_composes_cadres_orgs_and_training(world: World) -> None:
+    cadre_id = world.ids["cadre"]
+    async with world.gateway() as gateway:
+        headers = {
+            **world.auth("admin"),
+            "X-Request-ID": "req-profile-1",
+            "traceparent": "00-" + "a" * 32 + "-" + "b" * 16 + "-01",
+        }
+        r = await gateway.get(
+            f"/api/v1/cadres/{cadre_id}/profile", params={"as_of": "2026-01-15"}, headers=headers
+        )
+    assert r.status_code == 200, r.text
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["x-request-id"] == "req-profile-1"
+    body = r.json()
+    assert body["partial"] is False and body["errors"] == []
+    data = body["data"]
+    assert data["cadre"]["id"] == cadre_id and data["cadre"]["full_name"] == "Nguyễn Văn An"
+    [assignment] = data["assignments"]
+    assert assignment["post"]["title"] == "Phó Chủ tịch UBND xã"
+    assert [o["name"] for o in assignment["org_path"]] == ["Đảng bộ tỉnh Nghệ An", "Đảng bộ xã Hưng Nguyên"]
+    assert [p["post_id"] for p in data["plans"]] == [world.ids["target"]]
+    assert data["member"] == {
+        "status": "official",
+        "admitted_on": "2021-03-01",
+        "recognized_on": "2022-03-02",
+        "organization": {
+            "id": world.org["CELL"],
+            "code": "NA.A.DN",
+            "name": "Chi bộ Công ty Minh Phát",
+            "level": "grassroots_cell",
+        },
+    }
+    assert data["qualifications"]["attained_theory_level"] == "advanced"
+    assert data["enrollments"][0]["cadre_id"] == cadre_id
+    assert data["training_needs"] == []
+    # The caller's token, request id and as_of reached training.
+    seen = [s for s in world.fake.seen if s["path"].endswith("/qualifications")]
+    assert seen[-1]["authorization"] == headers["Authorization"]
+    assert seen[-1]["x-request-id"] == "req-profile-1"
+    assert "as_of=2026-01-15" in seen[-1]["query"]
+
+
+async def test_a_vetting_caller_gets_no_vetting_data_and_no_sensitive_member_fields(world: World) -> None:
+    async with world.gateway() as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth("vetting"))
+    assert r.status_code == 200, r.text
+    text = r.text
+    assert VETTING_SUMMARY not in text and "political_history" not in text and "vetting" not in text
+    member = r.json()["data"]["member"]
+    assert set(member) == {"status", "admitted_on", "recognized_on", "organization"}
+    assert "Thái" not in text and "Công giáo" not in text
+    assert set(r.json()["data"]) == {
+        "cadre", "assignments", "plans", "member", "qualifications", "enrollments", "training_needs",
+    }  # fmt: skip
+
+
+async def test_a_viewer_sees_no_sensitive_field(world: World) -> None:
+    async with world.gateway() as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth("viewer"))
+    assert r.status_code == 200, r.text
+    assert NATIONAL_ID not in r.text
+    assert r.json()["data"]["cadre"]["national_id"] is None
+    assert r.json()["data"]["member"]["status"] == "official"
+
+
+async def test_a_cadre_outside_the_callers_scope_is_a_404_problem(world: World) -> None:
+    async with world.gateway() as gateway:
+        path = f"/api/v1/cadres/{world.ids['cadre']}/profile"
+        r = await gateway.get(path, headers=world.auth("viewer", scope=world.org["B"]))
+        assert r.status_code == 404
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["instance"] == path
+        unauthenticated = await gateway.get(path)
+        assert unauthenticated.status_code == 401
+        assert unauthenticated.headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_profile_is_partial_when_training_is_absent(world: World) -> None:
+    async with world.gateway(urls={"training": down()}) as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["partial"] is True
+    assert {(e["service"], e["code"], e["part"]) for e in body["errors"]} == {
+        ("training", "unavailable", "qualifications"),
+        ("training", "unavailable", "enrollments"),
+        ("training", "unavailable", "training_needs"),
+    }
+    data = body["data"]
+    assert data["qualifications"] is None and data["enrollments"] is None and data["training_needs"] is None
+    assert data["member"]["status"] == "official" and len(data["assignments"]) == 1
+
+
+async def test_profile_does_not_wait_for_a_slow_training_past_its_deadline(world: World) -> None:
+    world.fake.delay = 2.0
+    async with world.gateway() as gateway:
+        started = time.perf_counter()
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
+        elapsed = time.perf_counter() - started
+    assert r.status_code == 200, r.text
+    assert elapsed < PART_DEADLINE + 0.25, elapsed
+    assert {e["code"] for e in r.json()["errors"]} == {"timeout"}
+    assert r.json()["data"]["cadre"]["id"] == world.ids["cadre"]
+
+
+async def test_profile_is_502_when_cadres_is_down_and_504_when_it_hangs(world: World) -> None:
+    async with world.gateway(urls={"cadres": down()}) as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
+        assert r.status_code == 502
+        assert r.headers["content-type"] == "application/problem+json"
+        assert r.json()["type"] == "/problems/upstream-unavailable" and r.json()["service"] == "cadres"
+    async with (
+        blackhole() as hung,
+        world.gateway(urls={"cadres": hung}, gateway_main_deadline=0.4) as gateway,
+    ):
+        started = time.perf_counter()
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
+        assert r.status_code == 504
+        assert r.json()["type"] == "/problems/upstream-timeout"
+        assert time.perf_counter() - started < 0.4 + 0.25
+
+
+# --- overview ---------------------------------------------------------------------------------------------
+
+
+async def test_overview_composes_orgs_cadres_and_training(world: World) -> None:
+    async with world.gateway() as gateway:
+        r = await gateway.get(
+            f"/api/v1/organizations/{world.org['A']}/overview",
+            params={"as_of": "2024-06-01"},
+            headers=world.auth("viewer"),
+        )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["partial"] is False, body["errors"]
+    data = body["data"]
+    assert data["organization"]["code"] == "NA.A"
+    assert [a["code"] for a in data["ancestors"]] == ["NA"]
+    assert data["stats"]["members_by_status"]["official"] == 1
+    assert data["stats"]["children_by_level"] == {"grassroots_cell": 1}
+    assert data["latest_rating"] == {"year": 2023, "rating": "good"}
+    assert data["posts"]["posts"] == 1 and data["posts"]["seats"] == 2
+    assert data["posts"]["holders"] == 1 and data["posts"]["vacant"] == 1
+    civil = data["payroll"]["civil_servant"]
+    assert (civil["baseline"], civil["allocated"], civil["year"]) == (100, 90, 2024)
+    assert data["training_plans"]["year"] == 2024 and data["training_plans"]["items"][0]["target"] == 5
+
+
+async def test_overview_is_partial_without_cadres_and_training_and_502_without_orgs(world: World) -> None:
+    async with world.gateway(urls={"cadres": down(), "training": down()}) as gateway:
+        r = await gateway.get(f"/api/v1/organizations/{world.org['A']}/overview", headers=world.auth())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["partial"] is True
+        assert {(e["service"], e["part"]) for e in body["errors"]} == {
+            ("cadres", "posts"),
+            ("cadres", "payroll"),
+            ("training", "training_plans"),
+        }
+        assert body["data"]["posts"] is None and body["data"]["stats"] is not None
+    async with world.gateway(urls={"orgs": down()}) as gateway:
+        r = await gateway.get(f"/api/v1/organizations/{world.org['A']}/overview", headers=world.auth())
+        assert r.status_code == 502 and r.json()["service"] == "orgs"
+
+
+async def test_overview_of_an_organization_outside_the_scope_is_404(world: World) -> None:
+    async with world.gateway() as gateway:
+        r = await gateway.get(
+            f"/api/v1/organizations/{world.org['A']}/overview",
+            headers=world.auth("viewer", scope=world.org["B"]),
+        )
+    assert r.status_code == 404
+
+
+# --- sector report ----------------------------------------------------------------------------------------
+
+
+async def test_sector_report_as_json(world: World) -> None:
+    params = {"from": "2021-01-01", "to": "2024-12-31", "within": world.org["NA"], "baseline_year": "2021"}
+    async with world.gateway() as gateway:
+        r = await gateway.get("/api/v1/reports/sector", params=params, headers=world.auth("viewer"))
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["partial"] is False, body["errors"]
+    data = body["data"]
+    assert data["period"] == {"from": "2021-01-01", "to": "2024-12-31"}
+    assert data["scope"] == {"id": world.org["NA"], "name": "Đảng bộ tỉnh Nghệ An"}
+    assert data["members"]["admitted_by_kind"] == {"private_enterprise": 1}
+    assert data["members"]["admitted_total"] == 1 and data["members"]["recognized_total"] == 1
+    assert data["personnel"]["cadres_by_kind"] == {"arrangement": 1}
+    assert data["payroll"]["civil_servant"]["baseline"] == 100
+    assert data["training"]["cadres_sent_by_theory_level"] == {"advanced": 441, "intermediate": 2945}
+    assert set(data) == {
+        "period", "scope", "documents", "organizations", "members", "coverage",
+        "personnel", "payroll", "planning", "training",
+    }  # fmt: skip
+
+
+async def test_sector_report_as_a_workbook(world: World) -> None:
+    params = {"from": "2021-01-01", "to": "2022-12-31", "within": world.org["NA"], "format": "xlsx"}
+    async with world.gateway() as gateway:
+        r = await gateway.get("/api/v1/reports/sector", params=params, headers=world.auth("viewer"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"] == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert (
+        r.headers["content-disposition"] == 'attachment; filename="bao-cao-nganh-2021-01-01_2022-12-31.xlsx"'
+    )
+    book = load_workbook(io.BytesIO(r.content))
+    assert book.sheetnames == [
+        "Văn bản", "Tổ chức đảng", "Đảng viên", "Địa bàn dân cư",
+        "Cán bộ", "Biên chế", "Quy hoạch", "Đào tạo",
+    ]  # fmt: skip
+    for sheet in book.worksheets:
+        assert sheet["A3"].value == "Kỳ báo cáo" and sheet["B3"].value == "từ 01/01/2021 đến 31/12/2022"
+        assert sheet["A4"].value == "Phạm vi" and sheet["B4"].value == "Đảng bộ tỉnh Nghệ An"
+    rows = {row[0]: row[1] for row in book["Đảng viên"].iter_rows(values_only=True) if row and row[0]}
+    assert rows["Tổng số"] == 1 and rows["Doanh nghiệp tư nhân"] == 1
+    training = [row[:2] for row in book["Đào tạo"].iter_rows(values_only=True)]
+    sent = training.index(("Cử cán bộ đi đào tạo lý luận chính trị, theo trình độ", "Số lượng"))
+    assert training[sent + 1 : sent + 3] == [("Cao cấp", 441), ("Trung cấp", 2945)]
+
+
+async def test_sector_report_is_partial_without_cadres_and_says_so_in_the_workbook(world: World) -> None:
+    params = {"from": "2021-01-01", "to": "2022-12-31"}
+    async with world.gateway(urls={"cadres": down()}) as gateway:
+        r = await gateway.get("/api/v1/reports/sector", params=params, headers=world.auth())
+        assert r.status_code == 200, r.text
+        body = r.json()
+        assert body["partial"] is True
+        assert {e["part"] for e in body["errors"]} == {"personnel", "payroll", "planning"}
+        assert body["data"]["personnel"] is None and body["data"]["members"]["admitted_total"] == 1
+        assert body["data"]["scope"] == {"id": None, "name": None}
+        book = await gateway.get(
+            "/api/v1/reports/sector", params={**params, "format": "xlsx"}, headers=world.auth()
+        )
+        sheet = load_workbook(io.BytesIO(book.content))["Cán bộ"]
+        assert sheet["A6"].value == "Không có số liệu" and "cadres" in sheet["B6"].value
+
+
+async def test_sector_report_fails_without_orgs_and_refuses_a_reversed_period(world: World) -> None:
+    async with world.gateway(urls={"orgs": down()}) as gateway:
+        r = await gateway.get(
+            "/api/v1/reports/sector", params={"from": "2021-01-01", "to": "2022-12-31"}, headers=world.auth()
+        )
+        assert r.status_code == 502
+    async with world.gateway() as gateway:
+        r = await gateway.get(
+            "/api/v1/reports/sector", params={"from": "2022-01-01", "to": "2021-12-31"}, headers=world.auth()
+        )
+        assert r.status_code == 422
+        r = await gateway.get("/api/v1/reports/sector", params={"from": "2022-01-01"}, headers=world.auth())
+        assert r.status_code == 422 and r.headers["content-type"] == "application/problem+json"
+
+
+# --- the breaker in a composed view -----------------------------------------------------------------------
+
+
+async def test_a_hung_training_opens_its_circuit_and_then_costs_no_waiting(world: World) -> None:
+    world.fake.delay = 5.0
+    deadline = 1.0
+    settings = {"gateway_breaker_failures": 3, "gateway_breaker_reset": 60, "gateway_part_deadline": deadline}
+    async with world.gateway(**settings) as gateway:
+        path = f"/api/v1/cadres/{world.ids['cadre']}/profile"
+        first = await gateway.get(path, headers=world.auth())  # three training calls time out: open
+        assert {e["code"] for e in first.json()["errors"]} == {"timeout"}
+        started = time.perf_counter()
+        second = await gateway.get(path, headers=world.auth())
+        assert time.perf_counter() - started < deadline / 2  # training was not even called
+        assert second.status_code == 200
+        assert {e["code"] for e in second.json()["errors"]} == {"unavailable"}
+        ready = (await gateway.get("/health/ready")).json()
+        assert ready["status"] == "warn"
+        assert ready["checks"]["training:ready"][0]["circuit"] == "open"
+        assert ready["checks"]["orgs:ready"][0]["status"] == "pass"
+        metrics = (await gateway.get("/metrics")).text
+    assert sample(metrics, "tochuc_gateway_circuit_state", service="training") == 2
+    assert sample(metrics, "tochuc_gateway_circuit_rejected_total", service="training") >= 3  # type: ignore[operator]
+    parts = "tochuc_gateway_composed_parts_total"
+    assert sample(metrics, parts, view="profile", service="training", outcome="timeout") == 3
