@@ -37,7 +37,7 @@ from shared.logs import request_id_var
 from shared.orgtree.directory import require_org
 from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Problem, Unprocessable
-from shared.rulebook import Rulebook, rule_violation
+from shared.rulebook import Rulebook, RuleNotInForce, rule_violation
 
 WRITE_ROLES = ("personnel",)
 COMMITTEE_SEATS = frozenset({"secretary", "deputy_secretary", "standing_member", "executive_member"})
@@ -186,7 +186,14 @@ async def _propose(
     new: dict[str, Any] | None = None
     if post is not None and kind in STARTS | RENEWS:
         if kind in TERMED:
-            proposal.term_ends_on = term_last_day(day, int(rulebook.value("appointments.term_years", day)))
+            try:
+                years = int(rulebook.value("appointments.term_years", day))
+            except RuleNotInForce as exc:  # a rulebook gap is the client's date, not a server fault
+                raise Unprocessable(
+                    f"The rulebook has no appointment term in force on {day.isoformat()}.",
+                    slug="rule-not-in-force",
+                ) from exc
+            proposal.term_ends_on = term_last_day(day, years)
         new = {
             "id": uuid.uuid4(), "cadre_id": cadre["id"], "post_id": post["id"], "org_id": post["org_id"],
             "kind": kind.value, "starts_on": day, "ends_on": body.ends_on if kind in TIME_LIMITED else None,

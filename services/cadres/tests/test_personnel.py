@@ -310,6 +310,18 @@ async def test_bodies_are_validated(pair: Any) -> None:
     assert again["type"] == "/problems/already-holds-post"
 
 
+async def test_appointment_terms_follow_the_rulebook_over_time(pair: Any) -> None:
+    """Terms before Decree 138/2020 come from Decree 24/2010; a date the rulebook does not cover is a 422."""
+    w = await World(*pair).build()
+    binh = await w.cadre("Trần Thị Bình", birth="1975-03-01", gender="female")
+    old = (await w.act("appointment", binh, "head", "2017-03-01", decided_on="2017-02-20"))["action"]
+    (held,) = await w.assignments(binh, "2017-03-01")
+    assert held["term_ends_on"] == "2022-02-28" and held["started_by"] == old["id"]
+    cuong = await w.cadre("Lê Văn Cường")
+    gap = await w.act("appointment", cuong, "vice", "2009-06-01", decided_on="2009-05-20", expected=422)
+    assert gap["type"] == "/problems/rule-not-in-force"
+
+
 # ------------------------------------------------------------------------------------------------ rules
 
 
