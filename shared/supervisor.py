@@ -443,14 +443,32 @@ class Supervisor:
         self.console.say(f"demo      loading the demo province ({module_name}) …")
         started = time.monotonic()
         try:
-            result = loader(self.settings, gateway_url)
-            if inspect.isawaitable(result):
-                asyncio.run(_awaited(result))
+            asyncio.run(self._until_stopped(loader, gateway_url))
+        except _Interrupted:
+            self.console.say(f"demo      interrupted after {time.monotonic() - started:.1f} s")
+            raise
         except Exception as exc:
             self._log_traceback()
             self.console.error(f"demo      loading failed: {exc} (see {self._own_log})")
             return
         self.console.say(f"demo      loaded in {time.monotonic() - started:.1f} s")
+
+    async def _until_stopped(self, loader: Any, gateway_url: str) -> None:
+        """Run the loader (a coroutine function, or a plain one in a thread) until it ends or a stop is asked:
+        Ctrl-C or SIGTERM during a long load stops the stack instead of waiting for the load."""
+        if inspect.iscoroutinefunction(loader):
+            task = asyncio.ensure_future(loader(self.settings, gateway_url))
+        else:
+            task = asyncio.ensure_future(asyncio.to_thread(loader, self.settings, gateway_url))
+        while not task.done():
+            if self._stop.is_set():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+                raise _Interrupted
+            await asyncio.wait({task}, timeout=0.2)
+        result = task.result()
+        if inspect.isawaitable(result):
+            await result
 
     # --- stopping ---
 
@@ -575,10 +593,6 @@ class Supervisor:
 
 class _Interrupted(Exception):
     """A stop was requested during start-up."""
-
-
-async def _awaited(awaitable: Any) -> None:
-    await awaitable
 
 
 def run_stack(settings: CommonSettings | None = None) -> int:
