@@ -15,6 +15,10 @@ Targets (issue 5, PostgreSQL): each under 1 s for the country and under 200 ms f
 
     .venv/bin/python bench/bench_training.py --db sqlite --scale 0.05
     .venv/bin/python bench/bench_training.py --db postgresql --scale 1 --json bench/out/training-pg-1.0.json
+    .venv/bin/python bench/bench_training.py --db postgresql --reuse tochuc_bench_training_NNN --explain
+
+``--keep`` keeps the loaded PostgreSQL database; ``--reuse NAME`` measures it again (after code or migration
+changes: it is upgraded to head) without the ~8 minutes of generation and loading.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ from bench_cadres import (  # noqa: E402
     DEFAULT_PG,
     ORG_PATH,
     StatementLog,
+    asyncpg_url,
     drop_database,
     fresh_database,
     load1,
@@ -69,6 +74,35 @@ async def explain(url: str, statements: list[tuple[float, str, Any]], lines: int
     return plans
 
 
+async def reused_database(args: argparse.Namespace) -> tuple[str, Any, str, int]:
+    """``--reuse``: an existing database (PostgreSQL: its name; SQLite: its file), brought to the head
+    revision, and the committee found in its organization projection."""
+    from sqlalchemy import func, select, table
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.migrations import upgrade
+    from shared.orgtree.models import ProjectedOrganization as Org
+    from shared.settings import sqlite_url
+    from shared.tree import in_subtree
+
+    url = asyncpg_url(args.pg_url, args.reuse) if args.db == "postgresql" else sqlite_url(Path(args.reuse))
+    applied = await asyncio.to_thread(upgrade, "training", url)
+    say(f"reusing {args.reuse} (not generated, not loaded); migrations applied: {[s.doc for s in applied]}")
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(Org.id, Org.path).where(Org.code == args.committee))).one()
+            sub_orgs = await conn.scalar(select(func.count()).where(in_subtree(Org.path, row.path)))
+            names = ("org_projection", "post_projection", "cadre_projection", "assignment_projection",
+                     "plan_projection", "enrollments")  # fmt: skip
+            counts = {n: await conn.scalar(select(func.count()).select_from(table(n))) for n in names}
+    finally:
+        await engine.dispose()
+    say(f"counts {counts}")
+    args.counts = counts
+    return url, row.id, row.path, int(sub_orgs or 0)
+
+
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     import httpx
     from asgi_lifespan import LifespanManager
@@ -84,26 +118,31 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "scale": args.scale,
         "seed": args.seed,
         "date": dt.date.today().isoformat(),
+        "reused": args.reuse,
     }
-    url = await fresh_database(args, "training")
-    t0 = time.perf_counter()
-    data = build(scale=args.scale, seed=args.seed)
-    say(f"built projection/catalogue in {time.perf_counter() - t0:.1f} s ({len(data.orgs):,} orgs, "
-        f"{len(data.posts):,} posts, {len(data.courses):,} courses, {data.n_cadres:,} cadres to come)  [{load1()}]")  # fmt: skip
-    loaded = await load(url, data)
-    result["load"] = {
-        "counts": loaded.counts, "rows": loaded.rows, "db_seconds": round(loaded.seconds, 1),
-        "wall_seconds": round(loaded.wall, 1), "rows_per_s": round(loaded.rows_per_second),
-        "finish_seconds": round(loaded.finish_seconds, 1), "loadavg": os.getloadavg()[0],
-    }  # fmt: skip
-    say(f"LOAD {loaded.counts}")
-    say(f"LOAD {loaded.rows:,} rows: {loaded.seconds:.1f} s db ({loaded.rows_per_second:,.0f} rows/s), "
-        f"{loaded.wall:.1f} s wall incl. generation; seats + (VACUUM) ANALYZE {loaded.finish_seconds:.1f} s  [{load1()}]")  # fmt: skip
+    if args.reuse:
+        url, committee_id, committee_path, sub_orgs = await reused_database(args)
+        result["counts"] = args.counts
+    else:
+        url = await fresh_database(args, "training")
+        t0 = time.perf_counter()
+        data = build(scale=args.scale, seed=args.seed)
+        say(f"built projection/catalogue in {time.perf_counter() - t0:.1f} s ({len(data.orgs):,} orgs, "
+            f"{len(data.posts):,} posts, {len(data.courses):,} courses, {data.n_cadres:,} cadres to come)  [{load1()}]")  # fmt: skip
+        loaded = await load(url, data)
+        result["load"] = {
+            "counts": loaded.counts, "rows": loaded.rows, "db_seconds": round(loaded.seconds, 1),
+            "wall_seconds": round(loaded.wall, 1), "rows_per_s": round(loaded.rows_per_second),
+            "finish_seconds": round(loaded.finish_seconds, 1), "loadavg": os.getloadavg()[0],
+        }  # fmt: skip
+        say(f"LOAD {loaded.counts}")
+        say(f"LOAD {loaded.rows:,} rows: {loaded.seconds:.1f} s db ({loaded.rows_per_second:,.0f} rows/s), "
+            f"{loaded.wall:.1f} s wall incl. generation; seats + (VACUUM) ANALYZE {loaded.finish_seconds:.1f} s  [{load1()}]")  # fmt: skip
 
-    committee_index = next(n.index for n in data.cadres.tree.nodes if n.code == args.committee)
-    committee_id = data.cadres.org_ids[committee_index]
-    committee_path = data.orgs[committee_index][ORG_PATH]
-    sub_orgs = sum(1 for o in data.orgs if o[ORG_PATH].startswith(committee_path))
+        committee_index = next(n.index for n in data.cadres.tree.nodes if n.code == args.committee)
+        committee_id = data.cadres.org_ids[committee_index]
+        committee_path = data.orgs[committee_index][ORG_PATH]
+        sub_orgs = sum(1 for o in data.orgs if o[ORG_PATH].startswith(committee_path))
     say(f"committee {args.committee} ({committee_id}): {sub_orgs:,} organizations in its subtree")
 
     data_dir = OUT / "data"
@@ -201,6 +240,12 @@ def main() -> None:
     parser.add_argument("--explain", action="store_true", help="PostgreSQL: EXPLAIN ANALYZE the slowest SQL")
     parser.add_argument("--plan-lines", type=int, default=40)
     parser.add_argument("--keep", action="store_true", help="PostgreSQL: keep the database")
+    parser.add_argument(
+        "--reuse",
+        metavar="DBNAME",
+        help="measure this existing database (PostgreSQL: a name on --pg-url; SQLite: a file) as it is, "
+        "without generating or loading (it is upgraded to the head revision first)",
+    )
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
     args.created = None
