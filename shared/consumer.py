@@ -28,7 +28,7 @@ from nats.js import JetStreamContext
 from nats.js.api import ConsumerInfo
 from nats.js.errors import NotFoundError as NatsNotFoundError
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, func, insert, select
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.cloudevents import CloudEvent
@@ -52,6 +52,12 @@ inbox = Table(
     Column("event_id", String(64), primary_key=True),
     Column("processed_at", DateTime(timezone=True), nullable=False),
 )
+
+# Built once: one of each per event applied.
+_SEEN = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("b_consumer"), inbox.c.event_id == bindparam("b_event_id")
+)
+_RECORD = insert(inbox)
 
 dead_letters = Table(
     "dead_letters",
@@ -250,15 +256,11 @@ class Consumer:
         try:
             try:
                 async with self._db.transaction() as session:
-                    seen = await session.execute(
-                        select(inbox.c.event_id).where(
-                            inbox.c.consumer == self.name, inbox.c.event_id == event.id
-                        )
-                    )
+                    seen = await session.execute(_SEEN, {"b_consumer": self.name, "b_event_id": event.id})
                     if seen.first() is None:
                         await self._handler(session, event)
                         await session.execute(
-                            insert(inbox).values(consumer=self.name, event_id=event.id, processed_at=utcnow())
+                            _RECORD, {"consumer": self.name, "event_id": event.id, "processed_at": utcnow()}
                         )
             except Exception as exc:
                 await self._failed(msg, event, exc)

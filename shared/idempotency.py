@@ -10,7 +10,19 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from sqlalchemy import JSON, Column, DateTime, Integer, LargeBinary, String, Table, delete, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import kit_metadata
@@ -48,19 +60,18 @@ def request_fingerprint(method: str, path: str, query: str, body: bytes) -> str:
     return digest.hexdigest()
 
 
+# Built once: every POST with an Idempotency-Key runs them.
+_ONE_KEY = and_(
+    idempotency_keys.c.principal == bindparam("b_principal"), idempotency_keys.c.key == bindparam("b_key")
+)
+_FIND = select(idempotency_keys).where(_ONE_KEY)
+_FORGET = delete(idempotency_keys).where(_ONE_KEY)
+_STORE = idempotency_keys.insert()
+
+
 async def find_answer(session: AsyncSession, principal: str, key: str) -> StoredAnswer | None:
     cutoff = dt.datetime.now(dt.UTC) - RETENTION
-    row = (
-        (
-            await session.execute(
-                select(idempotency_keys).where(
-                    idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
-                )
-            )
-        )
-        .mappings()
-        .first()
-    )
+    row = (await session.execute(_FIND, {"b_principal": principal, "b_key": key})).mappings().first()
     if row is None or _aware(row["created_at"]) < cutoff:
         return None
     return StoredAnswer(row["request_hash"], row["status"], bytes(row["body"]), dict(row["headers"]))
@@ -68,21 +79,18 @@ async def find_answer(session: AsyncSession, principal: str, key: str) -> Stored
 
 async def store_answer(session: AsyncSession, principal: str, key: str, answer: StoredAnswer) -> None:
     # An expired row with the same key may remain; it no longer binds the caller.
+    await session.execute(_FORGET, {"b_principal": principal, "b_key": key})
     await session.execute(
-        delete(idempotency_keys).where(
-            idempotency_keys.c.principal == principal, idempotency_keys.c.key == key
-        )
-    )
-    await session.execute(
-        idempotency_keys.insert().values(
-            principal=principal,
-            key=key,
-            request_hash=answer.request_hash,
-            status=answer.status,
-            body=answer.body,
-            headers=answer.headers,
-            created_at=dt.datetime.now(dt.UTC),
-        )
+        _STORE,
+        {
+            "principal": principal,
+            "key": key,
+            "request_hash": answer.request_hash,
+            "status": answer.status,
+            "body": answer.body,
+            "headers": answer.headers,
+            "created_at": dt.datetime.now(dt.UTC),
+        },
     )
 
 

@@ -60,6 +60,9 @@ def as_aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
+_INSERT = insert(outbox)  # built once: every change records one or more events
+
+
 async def record_event(
     session: AsyncSession,
     *,
@@ -87,15 +90,16 @@ async def record_event(
     )
     trace = traceparent if traceparent is not None else traceparent_var.get()
     await session.execute(
-        insert(outbox).values(
-            id=envelope["id"],
-            subject=nats_subject(envelope["type"]),
-            payload=dumps(envelope),
-            headers={"traceparent": trace} if trace else {},
-            created_at=utcnow(),
-            published_at=None,
-            attempts=0,
-        )
+        _INSERT,
+        {
+            "id": envelope["id"],
+            "subject": nats_subject(envelope["type"]),
+            "payload": dumps(envelope),
+            "headers": {"traceparent": trace} if trace else {},
+            "created_at": utcnow(),
+            "published_at": None,
+            "attempts": 0,
+        },
     )
     session.info[PENDING_KEY] = True
     return str(envelope["id"])

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, literal, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,13 +15,19 @@ from shared.tree import b36, child_path, in_subtree
 
 P = ProjectedOrganization.__table__
 
+# Built once: every organization event and every look-up runs these, and building a statement costs more
+# than running it (SQLAlchemy's construction and coercion; the compiled SQL is cached either way).
+_BY_ID = select(P).where(P.c.id == bindparam("org_id"))
+_INSERT = insert(P).returning(P.c.node)
+_SET_PATH = update(P).where(P.c.node == bindparam("b_node")).values(path=bindparam("b_path"))
+
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
 async def by_id(session: AsyncSession, org_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(select(P).where(P.c.id == org_id))).mappings().first()
+    return (await session.execute(_BY_ID, {"org_id": org_id})).mappings().first()
 
 
 async def by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID, RowMapping]:
@@ -33,9 +39,9 @@ async def by_ids(session: AsyncSession, ids: list[uuid.UUID]) -> dict[uuid.UUID,
 
 async def insert_org(session: AsyncSession, *, parent_path: str | None, values: dict[str, Any]) -> None:
     """Insert with a path under the parent's (the node is allocated first, then the path is set)."""
-    result = await session.execute(insert(P).values(path="", updated_at=now(), **values).returning(P.c.node))
+    result = await session.execute(_INSERT, {"path": "", "updated_at": now(), **values})
     node = int(result.scalar_one())
-    await session.execute(update(P).where(P.c.node == node).values(path=child_path(parent_path, node)))
+    await session.execute(_SET_PATH, {"b_node": node, "b_path": child_path(parent_path, node)})
 
 
 async def update_org(session: AsyncSession, org_id: uuid.UUID, **values: Any) -> None:
