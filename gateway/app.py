@@ -49,7 +49,14 @@ CORS_REQUEST_HEADERS = [
     "traceparent",
     "tracestate",
 ]
-CORS_EXPOSED_HEADERS = ["ETag", "Location", "Content-Disposition", "X-Request-ID", "Retry-After"]
+CORS_EXPOSED_HEADERS = [
+    "ETag",
+    "Location",
+    "Content-Disposition",
+    "X-Request-ID",
+    "Retry-After",
+    "Server-Timing",
+]
 
 
 def create_app(settings: CommonSettings | None = None) -> FastAPI:

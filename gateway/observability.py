@@ -110,7 +110,9 @@ def route_label(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Accepts or generates ``X-Request-ID``, echoes it, records metrics and logs one line per request."""
+    """Accepts or generates ``X-Request-ID``, echoes it, sets ``Server-Timing: gateway;dur=<ms>`` (the time
+    from the request's arrival here to the answer's head; a service's own ``Server-Timing`` is not passed
+    on), records metrics and logs one line per request."""
 
     def __init__(self, app: ASGIApp, metrics: GatewayMetrics) -> None:
         self.app = app
@@ -143,8 +145,16 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 response_started = True
                 status = message["status"]
-                headers = [(k, v) for k, v in message.get("headers", ()) if k != b"x-request-id"]
+                headers = [
+                    (k, v)
+                    for k, v in message.get("headers", ())
+                    if k not in (b"x-request-id", b"server-timing")
+                ]
                 headers.append((b"x-request-id", encoded_id))
+                # The gateway's own time to the answer's head (W3C Server Timing), from the request's arrival
+                # in the app: what the client's clock cannot separate from its own scheduling and transport.
+                spent = (time.perf_counter() - started) * 1000
+                headers.append((b"server-timing", b"gateway;dur=%.1f" % spent))
                 message["headers"] = headers
             await send(message)
 

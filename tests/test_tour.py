@@ -66,10 +66,10 @@ def stack(tmp_path: Path) -> Iterator[tuple[dict[str, str], str]]:
     shutil.which("jq") is None or shutil.which("curl") is None, reason="the tour uses curl and jq"
 )
 def test_the_tour_works_as_printed_and_events_tail_shows_each_change(
-    stack: tuple[dict[str, str], str],
+    stack: tuple[dict[str, str], str], tmp_path: Path
 ) -> None:
     env, gateway = stack
-    env = {**env, "API": f"{gateway}/api/v1", "TOUR_SUFFIX": "7"}
+    env = {**env, "API": f"{gateway}/api/v1", "TOUR_SUFFIX": "7", "TMPDIR": str(tmp_path)}
     tour = subprocess.run(
         ["bash", str(TOUR)], env=env, cwd=REPO, capture_output=True, text=True, timeout=60, check=False
     )
@@ -88,8 +88,28 @@ def test_the_tour_works_as_printed_and_events_tail_shows_each_change(
     assert [h["change"] for h in history] == ["established", "moved"]
     assert history[1]["effective_on"] == "2025-07-01" and history[1]["decision_no"] == "1234-QĐ/TU"
     assert json.loads(lines[6]) == ["Đảng bộ xã Hưng Đạo"]
-    assert json.loads(lines[7]) == {"full_name": "Nguyễn Thị Hoa", "status": "probationary"}
-    assert json.loads(lines[8]) == [{"full_name": "Nguyễn Thị Hoa", "national_id": None}]
+    assert json.loads(lines[7]) == [
+        {"full_name": "Nguyễn Thị Hoa", "status": "probationary", "national_id": None}
+    ]
+    assert json.loads(lines[8]) == {"kind": "appointment", "findings": ["planning.required_for_appointment"]}
+    assert json.loads(lines[9]) == {"status": "enrolled", "findings": []}
+    assert json.loads(lines[10]) == {
+        "partial": False,
+        "member": "probationary",
+        "posts": ["Đảng bộ tỉnh Nghệ An › Đảng bộ thành phố Vinh › Ủy viên Ban Thường vụ Thành ủy"],
+        "enrollments": [{"theory_level": "advanced", "status": "enrolled"}],
+        "needs": ["advanced"],
+    }
+    assert json.loads(lines[11]) == {
+        "partial": False,
+        "members": {"probationary": 1, "official": 0, "exempt": 0},
+        "under": {"grassroots_committee": 1, "cell": 1},
+        "posts": {"seats": 1, "holders": 1, "vacant": 0},
+    }
+    assert json.loads(lines[12]) == {"partial": False, "admitted": 1, "appointed": 1, "sent": {"advanced": 1}}
+    assert lines[13] == "Microsoft Excel 2007+"
+    size = (tmp_path / "bao-cao-nganh-7.xlsx").stat().st_size
+    assert lines[14:] == [f"{size} bytes"] and size > 5000
     # Every change of the tour is on the stream, as a CloudEvent per line.
     tail = subprocess.Popen(
         [TOCHUC, "events", "tail", "--from-start"],
@@ -105,7 +125,8 @@ def test_the_tour_works_as_printed_and_events_tail_shows_each_change(
         assert tail.stdout is not None
         while len(events) < 6 and time.monotonic() < deadline:
             line = tail.stdout.readline()
-            if line.strip():
+            # The streams of the other services (cadres, training) interleave: the organizations' in order.
+            if line.strip() and json.loads(line)["type"].startswith("vn.tochuc.orgs.organization."):
                 events.append(json.loads(line))
     finally:
         tail.send_signal(signal.SIGINT)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import time
 import urllib.parse
 from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
@@ -24,13 +25,15 @@ from typing import Any, Literal, TypeVar
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 
 from gateway.observability import UPSTREAM_KEY, GatewayMetrics
 from gateway.settings import GatewaySettings
 from gateway.upstream import Upstream, UpstreamError, UpstreamTimeout
 from shared.logs import request_id_var
 from shared.problems import PROBLEM_JSON, problem_response
+
+log = logging.getLogger("tochuc.gateway.composition")
 
 ErrorCode = Literal["timeout", "unavailable", "error"]
 T = TypeVar("T")
@@ -180,6 +183,19 @@ class Composer:
             return None
         self.fail(answer.service, answer.error or "error", answer.part)
         return None
+
+    def parsed(self, answer: Answer | None, build: Callable[[Any], T]) -> T | None:
+        """An optional part built into the gateway's model: as :meth:`optional`, and an answer whose shape
+        the gateway does not know (``build`` raises ``ValidationError``) is that part's ``error`` too."""
+        found = self.optional(answer)
+        if found is None or answer is None:
+            return None
+        try:
+            return build(found)
+        except ValidationError as exc:
+            log.warning("%s answered an unexpected %s: %s", answer.service, answer.part, exc)
+            self.fail(answer.service, "error", answer.part)
+            return None
 
     def fail(self, service: str, code: ErrorCode, part: str) -> None:
         error = PartError(service=service, code=code, part=part)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.composition.calls import Composer, PartError, query
 from gateway.composition.common import OrgRef, org_ref
+from gateway.composition.training import TrainingPlanProgress
 
 router = APIRouter()
 LIST = 500
@@ -105,8 +106,9 @@ class Payroll(BaseModel):
 
 class TrainingPlans(BaseModel):
     year: int
-    items: list[dict[str, Any]] = Field(
-        description="training: per organization and programme, target and enrolled"
+    items: list[TrainingPlanProgress] = Field(
+        description="training: per organization of the subtree and programme, the target against the cadres "
+        "sent and completed"
     )
 
 
@@ -206,9 +208,12 @@ async def overview(
     if (found := c.optional(await payroll_call)) is not None:
         payroll = Payroll.model_validate(found)
 
-    plans = None
-    if (found := c.optional(await plans_call)) is not None:
-        plans = TrainingPlans(year=year, items=found["items"])
+    plans = c.parsed(
+        await plans_call,
+        lambda page: TrainingPlans(
+            year=year, items=[TrainingPlanProgress.model_validate(p) for p in page["items"]]
+        ),
+    )
 
     data = Overview(
         organization=organization,

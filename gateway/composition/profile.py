@@ -1,10 +1,11 @@
 """``GET /api/v1/cadres/{id}/profile``: a cadre with everything the services know about them.
 
 The cadre (cadres) is the main part; in parallel with it: assignments and plans (cadres), qualifications,
-enrollments and training needs (training). Chained on the cadre: the member record summary (orgs), then the
-name of the member's organization; chained on the assignments: the path of each assignment's organization
-(orgs, bounded concurrency). Nothing from vetting, ever; of the member record only ``status``,
-``admitted_on``, ``recognized_on`` and the organization, whatever the caller's role.
+enrollments and training needs (training). Chained on the cadre: the member record summary (orgs: the members
+list filtered by ``id``, which never carries a sensitive field, so no sensitive read is made or audited for
+the profile), then the name of the member's organization; chained on the assignments: the path of each
+assignment's organization (orgs, bounded concurrency). Nothing from vetting, ever; of the member record only
+``status``, ``admitted_on``, ``recognized_on`` and the organization, whatever the caller's role.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.composition.calls import Answer, Composer, PartError, query
 from gateway.composition.common import OrgRef, org_ref
+from gateway.composition.training import ProfileEnrollment, ProfileTrainingNeed, Qualifications
 
 router = APIRouter()
 
@@ -89,22 +91,20 @@ class MemberSummary(BaseModel):
     organization: OrgRef
 
 
-class Qualifications(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    attained_theory_level: str | None = None
-    history: list[dict[str, Any]] = Field(default_factory=list)
-
-
 class Profile(BaseModel):
     cadre: CadreView
     assignments: list[ProfileAssignment] | None = Field(description="in force on as_of (cadres, orgs)")
     plans: list[ProfilePlan] | None = Field(description="succession-plan entries in force on as_of (cadres)")
     member: MemberSummary | None = Field(description="null when not a member, not visible, or orgs failed")
-    qualifications: Qualifications | None = Field(description="training")
-    enrollments: list[dict[str, Any]] | None = Field(description="training: the cadre's enrollments")
-    training_needs: list[dict[str, Any]] | None = Field(
-        description="training: posts held or planned whose theory level the cadre has not attained"
+    qualifications: Qualifications | None = Field(
+        description="training: the attained theory level on as_of and how it was reached"
+    )
+    enrollments: list[ProfileEnrollment] | None = Field(
+        description="training: the cadre's enrollments, by sent_on"
+    )
+    training_needs: list[ProfileTrainingNeed] | None = Field(
+        description="training: posts held or planned on as_of whose theory level the cadre has not attained "
+        "(at most one item: the cadre's)"
     )
 
 
@@ -171,21 +171,27 @@ async def profile(
         )
     )
 
-    async def member() -> tuple[Answer, Answer | None] | None:
+    async def member() -> tuple[Answer, dict[str, Any] | None, Answer | None] | None:
+        # The members list, filtered by id, not GET /v1/members/{id}: the list never carries the sensitive
+        # fields, so an admin's profile makes orgs neither read them nor audit a sensitive read.
         answer = await cadre_call
         member_id = answer.json().get("member_id") if answer.ok else None
         if not member_id:
             return None
-        record = await c.call(
-            "orgs", f"/v1/members/{member_id}{query(as_of=day)}", part="member", deadline=part
+        listed = await c.call(
+            "orgs",
+            "/v1/members" + query(id=member_id, status="all", as_of=day, limit=1),
+            part="member",
+            deadline=part,
         )
-        if not record.ok:
-            return record, None
-        org_id = record.json()["org_id"]
+        items = listed.json()["items"] if listed.ok else []
+        if not items:  # not a member on as_of, or outside the caller's scope: no summary, not an error
+            return listed, None, None
+        record = items[0]
         org = await c.call(
-            "orgs", f"/v1/organizations/{org_id}{query(as_of=day)}", part="member", deadline=part
+            "orgs", f"/v1/organizations/{record['org_id']}{query(as_of=day)}", part="member", deadline=part
         )
-        return record, org
+        return listed, record, org
 
     async def paths() -> tuple[Answer, dict[str, Answer]]:
         answer = await assignments_call
@@ -225,8 +231,8 @@ async def profile(
 
     member_summary = None
     if member_answers is not None:
-        record_answer, org_answer = member_answers
-        record = c.optional(record_answer)
+        listed_answer, record, org_answer = member_answers
+        c.optional(listed_answer)  # records the error, if any
         if record is not None:
             org = c.optional(org_answer)
             member_summary = MemberSummary(
@@ -237,17 +243,21 @@ async def profile(
             )
 
     qualifications_answer, enrollments_answer, needs_answer = training
-    qualifications = c.optional(qualifications_answer)
-    enrollments = c.optional(enrollments_answer)
-    needs = c.optional(needs_answer)
+    qualifications = c.parsed(qualifications_answer, Qualifications.model_validate)
+    enrollments = c.parsed(
+        enrollments_answer, lambda page: [ProfileEnrollment.model_validate(e) for e in page["items"]]
+    )
+    needs = c.parsed(
+        needs_answer, lambda page: [ProfileTrainingNeed.model_validate(n) for n in page["items"]]
+    )
 
     data = Profile(
         cadre=cadre,
         assignments=assignments,
         plans=plans,
         member=member_summary,
-        qualifications=Qualifications.model_validate(qualifications) if qualifications is not None else None,
-        enrollments=enrollments["items"] if enrollments is not None else None,
-        training_needs=needs["items"] if needs is not None else None,
+        qualifications=qualifications,
+        enrollments=enrollments,
+        training_needs=needs,
     )
     return c.respond(ProfileAnswer(data=data, partial=c.partial, errors=c.errors))

@@ -37,12 +37,19 @@ async def serve_here(app: Any, port: int = 0) -> AsyncIterator[str]:
         sock.close()
 
 
+COURSE = "7f4b1c7e-2f0e-4a51-9d35-0c8e1f3a5b01"
+ENROLLMENT = "7f4b1c7e-2f0e-4a51-9d35-0c8e1f3a5b02"
+PROGRAMME = "7f4b1c7e-2f0e-4a51-9d35-0c8e1f3a5b03"
+ORG = "7f4b1c7e-2f0e-4a51-9d35-0c8e1f3a5b04"
+
+
 @dataclass
 class FakeTraining:
     """What the stand-in answers, how slowly, and what it was sent."""
 
     delay: float = 0.0
     seen: list[dict[str, str]] = field(default_factory=list)
+    enrollment_status: str = "completed"  # another value ("graduated") is a shape the gateway does not know
 
     def app(self) -> FastAPI:
         app = FastAPI(title="training")
@@ -67,15 +74,29 @@ class FakeTraining:
             await pause(request)
             return {
                 "cadre_id": cadre_id,
+                "as_of": request.query_params.get("as_of") or "2026-01-15",
                 "attained_theory_level": "advanced",
-                "history": [{"theory_level": "intermediate", "source": "declared"}],
-            }
+                "history": [
+                    {"theory_level": "intermediate", "attained_on": None, "source": "declared",
+                     "course_id": None, "enrollment_id": None, "certificate_no": None},
+                    {"theory_level": "advanced", "attained_on": "2023-06-30", "source": "course",
+                     "course_id": COURSE, "enrollment_id": ENROLLMENT, "certificate_no": "CC-2023-17"},
+                ],
+            }  # fmt: skip
 
         @app.get("/v1/enrollments")
         async def enrollments(request: Request) -> Any:
             await pause(request)
             cadre = request.query_params.get("cadre_id")
-            return {"items": [{"id": "e1", "cadre_id": cadre, "status": "completed"}], "next_cursor": None}
+            enrollment = {
+                "id": ENROLLMENT, "course_id": COURSE, "cadre_id": cadre, "sent_by_org_id": ORG,
+                "sent_on": "2022-09-01", "status": self.enrollment_status, "completed_on": "2023-06-30",
+                "certificate_no": "CC-2023-17", "withdrawn_on": None, "withdrawal_reason": None,
+                "programme_id": PROGRAMME, "programme_kind": "political_theory", "theory_level": "advanced",
+                "findings": [], "findings_acknowledged": False, "acknowledgement_reason": None,
+                "version": 2, "recorded_at": "2022-09-01T08:00:00Z",
+            }  # fmt: skip
+            return {"items": [enrollment], "next_cursor": None}
 
         @app.get("/v1/training-needs")
         async def needs(request: Request) -> Any:
@@ -85,7 +106,12 @@ class FakeTraining:
         @app.get("/v1/training-plans")
         async def plans(request: Request) -> Any:
             await pause(request)
-            return {"items": [{"year": 2024, "target": 5, "enrolled": 2}], "next_cursor": None}
+            plan = {
+                "year": 2024, "org_id": ORG, "org_name": "Đảng bộ xã", "programme_id": PROGRAMME,
+                "programme_code": "CC-LLCT", "programme_name": "Cao cấp lý luận chính trị",
+                "target": 5, "enrolled": 2, "completed": 1, "version": 1,
+            }  # fmt: skip
+            return {"items": [plan], "next_cursor": None}
 
         @app.get("/v1/stats/sector")
         async def sector(request: Request) -> Any:

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from openpyxl import load_workbook
+from sqlalchemy import func, select
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -24,6 +25,7 @@ from gateway.tests.test_operations import sample
 from gateway.tests.upstream_app import free_port
 from services.cadres.app import create_app as create_cadres
 from services.orgs.app import create_app as create_orgs
+from services.orgs.members.models import SensitiveRead
 from shared.testing.service import ServiceHarness
 
 PART_DEADLINE = 0.3
@@ -224,13 +226,46 @@ async def test_profile_composes_cadres_orgs_and_training(world: World) -> None:
         },
     }
     assert data["qualifications"]["attained_theory_level"] == "advanced"
-    assert data["enrollments"][0]["cadre_id"] == cadre_id
+    [enrollment] = data["enrollments"]
+    assert enrollment["cadre_id"] == cadre_id and enrollment["status"] == "completed"
+    assert enrollment["programme_kind"] == "political_theory" and enrollment["findings"] == []
     assert data["training_needs"] == []
     # The caller's token, request id and as_of reached training.
     seen = [s for s in world.fake.seen if s["path"].endswith("/qualifications")]
     assert seen[-1]["authorization"] == headers["Authorization"]
     assert seen[-1]["x-request-id"] == "req-profile-1"
     assert "as_of=2026-01-15" in seen[-1]["query"]
+
+
+async def test_an_admins_profile_makes_no_sensitive_read_in_orgs(world: World) -> None:
+    """The member summary comes from the members list (``?id=``), which carries no sensitive field: orgs
+    writes no sensitive-read audit row, though an admin could read them (GET /v1/members/{id} does audit)."""
+
+    async def audited() -> int:
+        async with world.orgs.app.state.db.session() as s:
+            return int((await s.execute(select(func.count()).select_from(SensitiveRead))).scalar_one())
+
+    before = await audited()
+    async with world.gateway() as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth("admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["partial"] is False and r.json()["data"]["member"]["status"] == "official"
+    assert await audited() == before
+    direct = await world.orgs.client.get(f"/v1/members/{world.ids['member']}", headers=world.auth("admin"))
+    assert direct.json()["national_id"] == NATIONAL_ID
+    assert await audited() == before + 1  # the audit is live: the profile just does not trigger it
+
+
+async def test_a_training_answer_of_an_unknown_shape_is_that_parts_error(world: World) -> None:
+    world.fake.enrollment_status = "graduated"
+    async with world.gateway() as gateway:
+        r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["partial"] is True
+    assert body["errors"] == [{"service": "training", "code": "error", "part": "enrollments"}]
+    assert body["data"]["enrollments"] is None
+    assert body["data"]["qualifications"]["history"][1]["certificate_no"] == "CC-2023-17"
 
 
 async def test_a_vetting_caller_gets_no_vetting_data_and_no_sensitive_member_fields(world: World) -> None:
@@ -336,7 +371,14 @@ async def test_overview_composes_orgs_cadres_and_training(world: World) -> None:
     assert data["posts"]["holders"] == 1 and data["posts"]["vacant"] == 1
     civil = data["payroll"]["civil_servant"]
     assert (civil["baseline"], civil["allocated"], civil["year"]) == (100, 90, 2024)
-    assert data["training_plans"]["year"] == 2024 and data["training_plans"]["items"][0]["target"] == 5
+    assert data["training_plans"]["year"] == 2024
+    [plan] = data["training_plans"]["items"]
+    assert (plan["programme_code"], plan["target"], plan["enrolled"], plan["completed"]) == (
+        "CC-LLCT",
+        5,
+        2,
+        1,
+    )
 
 
 async def test_overview_is_partial_without_cadres_and_training_and_502_without_orgs(world: World) -> None:

@@ -191,3 +191,15 @@ async def test_cors_allows_the_configured_origins(make_gateway: GatewayFactory) 
         assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
         other = await gateway.get("/api/v1/organizations", headers={"Origin": "http://evil.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+async def test_every_answer_carries_the_gateways_own_time(gateway: httpx.AsyncClient) -> None:
+    started = time.perf_counter()
+    response = await gateway.get("/api/v1/organizations/slow", params={"seconds": "0.2"})
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    assert response.status_code == 200
+    match = re.fullmatch(r"gateway;dur=(\d+\.\d)", response.headers["server-timing"])
+    assert match, response.headers["server-timing"]
+    assert 200 <= float(match.group(1)) <= elapsed_ms
+    missing = await gateway.get("/api/nothing")
+    assert missing.status_code == 404 and missing.headers["server-timing"].startswith("gateway;dur=")

@@ -133,3 +133,57 @@ async def test_the_composed_endpoints_have_real_schemas(gateway: httpx.AsyncClie
     assert "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" in xlsx
     params = {p["name"] for p in doc["paths"]["/api/v1/reports/sector"]["get"]["parameters"]}
     assert params == {"from", "to", "within", "format", "baseline_year"}
+
+
+# --- the training parts of the composed views match training's own schemas --------------------------------
+
+
+def _shape(schema: dict[str, Any], defs: dict[str, Any]) -> Any:
+    """A schema reduced to what a client relies on: types, formats, enum values, properties, items."""
+    if "$ref" in schema:
+        return _shape(defs[schema["$ref"].rsplit("/", 1)[1]], defs)
+    if "anyOf" in schema:
+        return ("anyOf", frozenset(_shape(s, defs) for s in schema["anyOf"]))
+    if "enum" in schema:
+        return ("enum", frozenset(schema["enum"]))
+    if schema.get("type") == "array":
+        return ("array", _shape(schema["items"], defs))
+    if "properties" in schema:
+        return ("object", frozenset((k, _shape(v, defs)) for k, v in schema["properties"].items()))
+    return (schema.get("type"), schema.get("format"))
+
+
+def test_the_gateways_training_models_match_the_training_services_schemas(tmp_path: Path) -> None:
+    from gateway.composition.training import (
+        ProfileEnrollment,
+        ProfileTrainingNeed,
+        Qualifications,
+        TrainingPlanProgress,
+    )
+
+    if "training" not in installed_services():
+        return
+    training = _service_documents(tmp_path)["training"]
+    defs = training["components"]["schemas"]
+    for gateway_model, service_schema in (
+        (ProfileEnrollment, "EnrollmentRead"),
+        (ProfileTrainingNeed, "Need"),
+        (Qualifications, "QualificationsRead"),
+        (TrainingPlanProgress, "TrainingPlanRead"),
+    ):
+        ours = gateway_model.model_json_schema(mode="serialization", ref_template="#/$defs/{model}")
+        assert _shape(ours, ours.get("$defs", {})) == _shape(defs[service_schema], defs), service_schema
+
+
+async def test_the_composed_views_document_their_training_parts(gateway: httpx.AsyncClient) -> None:
+    doc = (await gateway.get("/api/openapi.json")).json()
+    schemas = doc["components"]["schemas"]
+    profile = schemas["Profile"]["properties"]
+    assert profile["enrollments"]["anyOf"][0]["items"]["$ref"].endswith("/ProfileEnrollment")
+    assert profile["training_needs"]["anyOf"][0]["items"]["$ref"].endswith("/ProfileTrainingNeed")
+    assert profile["qualifications"]["anyOf"][0]["$ref"].endswith("/Qualifications")
+    assert {"status", "programme_kind", "theory_level", "findings"} <= set(
+        schemas["ProfileEnrollment"]["properties"]
+    )
+    plans = schemas["TrainingPlans"]["properties"]["items"]
+    assert plans["items"]["$ref"].endswith("/TrainingPlanProgress")
