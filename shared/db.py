@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
@@ -46,6 +47,29 @@ def is_sqlite(url_or_engine: str | AsyncEngine) -> bool:
     return name.startswith("sqlite")
 
 
+BUSY_TIMEOUT = 30.0  # seconds a statement waits for another connection's lock before it fails
+
+
+async def _when_unlocked(call: Callable[..., Any], *args: Any) -> Any:
+    """Run ``call``; while SQLite answers "locked"/"busy", wait *asynchronously* and retry.
+
+    The inline connections have no busy handler: SQLite's would sleep on the event loop's thread, and the
+    connection holding the lock may be a threaded one whose transaction can only end when the loop runs —
+    a deadlock until the timeout. Waiting here lets the loop run. Retrying is what SQLite's own busy handler
+    does: the statement had taken no effect.
+    """
+    delay, deadline = 0.001, time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            return call(*args)
+        except sqlite3.OperationalError as exc:
+            message = str(exc).lower()
+            if ("locked" not in message and "busy" not in message) or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.05)
+
+
 class _InlineSqliteCursor:
     """An aiosqlite-shaped cursor whose awaitables complete at once (see :func:`create_engine`)."""
 
@@ -59,11 +83,11 @@ class _InlineSqliteCursor:
         return getattr(self._cursor, name)
 
     async def execute(self, operation: str, parameters: Any = ()) -> _InlineSqliteCursor:
-        self._cursor.execute(operation, parameters)
+        await _when_unlocked(self._cursor.execute, operation, parameters)
         return self
 
     async def executemany(self, operation: str, seq_of_parameters: Any) -> _InlineSqliteCursor:
-        self._cursor.executemany(operation, seq_of_parameters)
+        await _when_unlocked(self._cursor.executemany, operation, seq_of_parameters)
         return self
 
     async def fetchone(self) -> Any:
@@ -105,7 +129,7 @@ class _InlineSqliteConnection:
         return _InlineSqliteCursor(self._conn.cursor())
 
     async def commit(self) -> None:
-        self._conn.commit()
+        await _when_unlocked(self._conn.commit)
 
     async def rollback(self) -> None:
         self._conn.rollback()
@@ -139,7 +163,7 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
 
             async def connect() -> _InlineSqliteConnection:
                 return _InlineSqliteConnection(
-                    sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
+                    sqlite3.connect(path, timeout=0, check_same_thread=False, isolation_level=None)
                 )
 
             kwargs = {"async_creator": connect}
@@ -152,7 +176,8 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=NORMAL")
             cur.execute("PRAGMA foreign_keys=ON")
-            cur.execute("PRAGMA busy_timeout=30000")
+            # Inline connections wait for locks asynchronously (_when_unlocked), never in SQLite's handler.
+            cur.execute("PRAGMA busy_timeout=0" if inline else "PRAGMA busy_timeout=30000")
             cur.close()
 
         @event.listens_for(engine.sync_engine, "begin")
