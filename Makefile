@@ -20,10 +20,10 @@ run: install ## start the embedded stack (NATS, services, gateway) in the foregr
 	$(BIN)/tochuc up
 
 test: install ## the whole test suite on SQLite and an embedded NATS
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 test-pg: install ## the same suite on PostgreSQL (TOCHUC_TEST_PG_URL)
-	TOCHUC_TEST_DB=postgresql $(BIN)/python -m pytest -q
+	TOCHUC_TEST_DB=postgresql $(BIN)/python -m pytest -q --durations=15
 
 lint: install ## ruff check and format check, mypy on shared/
 	$(BIN)/ruff check .
