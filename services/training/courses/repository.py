@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,16 +23,30 @@ def _with_programme() -> Any:
     )
 
 
+# Built once, executed with parameters: scheduling and every enrollment run these, and building a statement
+# (column coercion, cache key) costs more than running it; the compiled SQL is cached either way.
+COURSE_WITH_PROGRAMME = _with_programme().where(C.c.id == bindparam("course_id"))
+COURSE_ID_OF_CODE = select(C.c.id).where(C.c.code == bindparam("code"))
+INSERT_COURSE = insert(C).returning(*C.c)  # the row as stored, which the response shows
+TAKE_SEAT_IF_FREE = (
+    update(C)
+    .where(C.c.id == bindparam("b_id"), C.c.enrolled < C.c.capacity)
+    .values(enrolled=C.c.enrolled + 1)
+)
+FREE_SEAT = update(C).where(C.c.id == bindparam("b_id"), C.c.enrolled > 0).values(enrolled=C.c.enrolled - 1)
+
+
 async def get(session: AsyncSession, course_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(_with_programme().where(C.c.id == course_id))).mappings().first()
+    return (await session.execute(COURSE_WITH_PROGRAMME, {"course_id": course_id})).mappings().first()
 
 
 async def by_code(session: AsyncSession, code: str) -> RowMapping | None:
-    return (await session.execute(select(C.c.id).where(C.c.code == code))).mappings().first()
+    return (await session.execute(COURSE_ID_OF_CODE, {"code": code})).mappings().first()
 
 
-async def insert_course(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(C).values(**values))
+async def insert_course(session: AsyncSession, **values: Any) -> RowMapping:
+    """Insert; the row as stored (without its programme's columns)."""
+    return (await session.execute(INSERT_COURSE, values)).mappings().one()
 
 
 async def take_seat(session: AsyncSession, course_id: uuid.UUID) -> bool:
@@ -41,16 +55,12 @@ async def take_seat(session: AsyncSession, course_id: uuid.UUID) -> bool:
     On PostgreSQL the row lock serializes concurrent updates and each re-checks ``enrolled < capacity``
     against the committed row; on SQLite writers are serialized anyway. False: the course is full.
     """
-    result = await session.execute(
-        update(C).where(C.c.id == course_id, C.c.enrolled < C.c.capacity).values(enrolled=C.c.enrolled + 1)
-    )
+    result = await session.execute(TAKE_SEAT_IF_FREE, {"b_id": course_id})
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def free_seat(session: AsyncSession, course_id: uuid.UUID) -> None:
-    await session.execute(
-        update(C).where(C.c.id == course_id, C.c.enrolled > 0).values(enrolled=C.c.enrolled - 1)
-    )
+    await session.execute(FREE_SEAT, {"b_id": course_id})
 
 
 async def list_rows(

@@ -52,7 +52,7 @@ async def schedule(session: AsyncSession, principal: Principal, body: CourseCrea
     if await repo.by_code(session, body.code) is not None:
         raise Problem(409, f"A course with code {body.code} exists.", slug="duplicate-code")
     course_id = uuid.uuid4()
-    await repo.insert_course(
+    row = await repo.insert_course(
         session,
         id=course_id,
         programme_id=body.programme_id,
@@ -84,4 +84,5 @@ async def schedule(session: AsyncSession, principal: Principal, body: CourseCrea
             "capacity": body.capacity,
         },
     )
-    return to_read(await get(session, course_id))
+    # as ``get`` reads it: the course's row with its programme's kind and level
+    return to_read({**row, "programme_kind": programme["kind"], "theory_level": programme["theory_level"]})

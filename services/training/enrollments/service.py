@@ -149,7 +149,7 @@ async def create(
     }
     try:
         async with session.begin_nested():
-            await repo.insert_enrollment(session, **enrollment)
+            stored = await repo.insert_enrollment(session, **enrollment)
     except IntegrityError as exc:  # a concurrent request enrolled the same cadre first
         raise Problem(
             409,
@@ -157,7 +157,7 @@ async def create(
             slug="already-enrolled",
         ) from exc
     await events.created(session, enrollment)
-    return await get(session, principal, enrollment["id"])
+    return to_read(stored)  # as stored; its sending organization was found within the caller's scope
 
 
 async def _visible(session: AsyncSession, principal: Principal, enrollment_id: uuid.UUID) -> RowMapping:
@@ -186,9 +186,12 @@ async def _open(
     return row
 
 
-async def _closed(session: AsyncSession, row: RowMapping, **values: Any) -> None:
-    if not await repo.close(session, row["id"], row["version"], **values):
+async def _closed(session: AsyncSession, row: RowMapping, **values: Any) -> RowMapping:
+    """Close the (visible, open) enrollment; the row as closed."""
+    closed = await repo.close(session, row["id"], row["version"], **values)
+    if closed is None:
         raise Problem(409, "The enrollment changed meanwhile; read it again.", slug="enrollment-closed")
+    return closed
 
 
 async def complete(
@@ -205,7 +208,7 @@ async def complete(
         cadre = await visible_cadre(session, request, principal, row["cadre_id"], scope=None)
         if cadre is not None:  # attained by that day, before this completion counts
             before = await qualifications.attained_rank(session, cadre, body.completed_on)
-    await _closed(
+    closed = await _closed(
         session,
         row,
         status=body.result.value,
@@ -217,7 +220,7 @@ async def complete(
         await qualifications.record_if_raised(
             session, cadre, rank=int(row["theory_rank"]), before=before, completed_on=body.completed_on
         )
-    return await get(session, principal, enrollment_id)
+    return to_read(closed)
 
 
 async def withdraw(
@@ -227,7 +230,7 @@ async def withdraw(
     row = await _open(session, principal, enrollment_id, "record withdrawals")
     if body.withdrawn_on < row["sent_on"]:
         raise Unprocessable("withdrawn_on is before sent_on.", slug="invalid-input")
-    await _closed(
+    closed = await _closed(
         session,
         row,
         status="withdrawn",
@@ -236,7 +239,7 @@ async def withdraw(
     )
     await courses_repo.free_seat(session, row["course_id"])
     await events.closed(session, "withdrawn", row, on=body.withdrawn_on, sequence=row["version"] + 1)
-    return await get(session, principal, enrollment_id)
+    return to_read(closed)
 
 
 async def within_path_of(

@@ -44,11 +44,10 @@ async def create(session: AsyncSession, principal: Principal, body: ProgrammeCre
     require_role(principal, *WRITE_ROLES, action="define programmes")
     if await repo.by_code(session, body.code) is not None:
         raise Problem(409, f"A programme with code {body.code} exists.", slug="duplicate-code")
-    programme_id = uuid.uuid4()
     level = body.theory_level.value if body.theory_level else None
-    await repo.insert_programme(
+    row = await repo.insert_programme(
         session,
-        id=programme_id,
+        id=uuid.uuid4(),
         code=body.code,
         name=body.name,
         kind=body.kind.value,
@@ -57,4 +56,4 @@ async def create(session: AsyncSession, principal: Principal, body: ProgrammeCre
         duration_months=body.duration_months,
         version=1,
     )
-    return to_read(await get(session, programme_id))
+    return to_read(row)

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 from fastapi import Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,8 @@ from shared.settings import CommonSettings
 
 log = logging.getLogger("tochuc.training.projections")
 K = ProjectedCadre.__table__
+# Built once: every enrollment and completion reads its cadre (building costs more than running it).
+CADRE_OF_ID = select(K).where(K.c.id == bindparam("cadre_id"))
 LOOKED_UP = (
     "org_id",
     "member_id",
@@ -80,7 +82,7 @@ class CadreDirectory:
 
 async def projected_cadre(session: AsyncSession, cadre_id: uuid.UUID) -> RowMapping | None:
     """The cadre's row when its registration is known (a partial row from an early update is not)."""
-    row = (await session.execute(select(K).where(K.c.id == cadre_id))).mappings().first()
+    row = (await session.execute(CADRE_OF_ID, {"cadre_id": cadre_id})).mappings().first()
     return row if row is not None and row["full_name"] is not None else None
 
 

@@ -18,7 +18,7 @@ import logging
 import uuid
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.training.levels import theory_rank
@@ -47,6 +47,13 @@ K = ProjectedCadre.__table__
 T = ProjectedPost.__table__
 A = ProjectedAssignment.__table__
 L = ProjectedPlan.__table__
+
+# Built once, executed with parameters: one cadres' event arrives per cadre, post, assignment or plan written,
+# and building a statement costs more than running it (the compiled SQL is cached either way). An insert's
+# columns and an update's SET are the parameters given; ``b_id`` names the row an update changes.
+ROW_OF_ID = {table: select(table).where(table.c.id == bindparam("row_id")) for table in (K, T, A, L)}
+INSERT_ROW = {table: insert(table) for table in (K, T, A, L)}
+UPDATE_ROW_OF_ID = {table: update(table).where(table.c.id == bindparam("b_id")) for table in (K, T, A, L)}
 
 
 def _uuid(value: Any) -> uuid.UUID | None:
@@ -78,7 +85,15 @@ def cadre_values(data: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _get(session: AsyncSession, table: Any, row_id: uuid.UUID) -> Any:
-    return (await session.execute(select(table).where(table.c.id == row_id))).mappings().first()
+    return (await session.execute(ROW_OF_ID[table], {"row_id": row_id})).mappings().first()
+
+
+async def _insert(session: AsyncSession, table: Any, values: dict[str, Any]) -> None:
+    await session.execute(INSERT_ROW[table], values)
+
+
+async def _update(session: AsyncSession, table: Any, row_id: uuid.UUID, values: dict[str, Any]) -> None:
+    await session.execute(UPDATE_ROW_OF_ID[table], {"b_id": row_id, **values})
 
 
 async def put_cadre(
@@ -87,21 +102,19 @@ async def put_cadre(
     """Insert or update a cadre's row from a full description (a registration or a look-up)."""
     row = await _get(session, K, cadre_id)
     if row is None:
-        await session.execute(
-            insert(K).values(
-                id=cadre_id, sequence=sequence, updated_at=utcnow(), **{"status": "active", **values}
-            )
+        await _insert(
+            session,
+            K,
+            {"id": cadre_id, "sequence": sequence, "updated_at": utcnow(), "status": "active", **values},
         )
     elif sequence > row["sequence"]:
-        await session.execute(
-            update(K).where(K.c.id == cadre_id).values(sequence=sequence, updated_at=utcnow(), **values)
-        )
+        await _update(session, K, cadre_id, {"sequence": sequence, "updated_at": utcnow(), **values})
     else:  # an update arrived first: fill only what it left empty
         missing = {k: v for k, v in values.items() if row[k] is None}
         if row["declared_theory_level"] is None and "declared_rank" in values:
             missing["declared_rank"] = values["declared_rank"]
         if missing:
-            await session.execute(update(K).where(K.c.id == cadre_id).values(updated_at=utcnow(), **missing))
+            await _update(session, K, cadre_id, {"updated_at": utcnow(), **missing})
 
 
 async def _cadre_registered(session: AsyncSession, data: dict[str, Any], sequence: int) -> None:
@@ -113,11 +126,9 @@ async def _cadre_updated(session: AsyncSession, data: dict[str, Any], sequence: 
     values = cadre_values(data.get("changes") or {})
     row = await _get(session, K, cadre_id)
     if row is None:
-        await session.execute(insert(K).values(id=cadre_id, sequence=sequence, updated_at=utcnow(), **values))
+        await _insert(session, K, {"id": cadre_id, "sequence": sequence, "updated_at": utcnow(), **values})
     elif sequence > row["sequence"]:
-        await session.execute(
-            update(K).where(K.c.id == cadre_id).values(sequence=sequence, updated_at=utcnow(), **values)
-        )
+        await _update(session, K, cadre_id, {"sequence": sequence, "updated_at": utcnow(), **values})
 
 
 async def _post_defined(session: AsyncSession, data: dict[str, Any], sequence: int) -> None:
@@ -133,11 +144,9 @@ async def _post_defined(session: AsyncSession, data: dict[str, Any], sequence: i
     }
     row = await _get(session, T, post_id)
     if row is None:
-        await session.execute(insert(T).values(id=post_id, sequence=sequence, updated_at=utcnow(), **values))
+        await _insert(session, T, {"id": post_id, "sequence": sequence, "updated_at": utcnow(), **values})
     elif sequence > row["sequence"]:
-        await session.execute(
-            update(T).where(T.c.id == post_id).values(sequence=sequence, updated_at=utcnow(), **values)
-        )
+        await _update(session, T, post_id, {"sequence": sequence, "updated_at": utcnow(), **values})
 
 
 def _links(data: dict[str, Any]) -> dict[str, Any]:
@@ -155,27 +164,29 @@ async def _assignment(session: AsyncSession, data: dict[str, Any], sequence: int
     if started:
         values = {**links, "starts_on": _day(data["starts_on"])}
         if row is None:
-            await session.execute(
-                insert(A).values(id=assignment_id, sequence=sequence, updated_at=utcnow(), **values)
+            await _insert(
+                session, A, {"id": assignment_id, "sequence": sequence, "updated_at": utcnow(), **values}
             )
         elif row["starts_on"] is None:  # its end came first
             values.pop("term_ends_on")
-            await session.execute(
-                update(A)
-                .where(A.c.id == assignment_id)
-                .values(sequence=max(sequence, row["sequence"]), updated_at=utcnow(), **values)
+            await _update(
+                session,
+                A,
+                assignment_id,
+                {"sequence": max(sequence, row["sequence"]), "updated_at": utcnow(), **values},
             )
         return
     values = {**links, "ends_on": _day(data["ends_on"]), "ended_sequence": sequence}
     if row is None:
-        await session.execute(
-            insert(A).values(id=assignment_id, sequence=sequence, updated_at=utcnow(), **values)
+        await _insert(
+            session, A, {"id": assignment_id, "sequence": sequence, "updated_at": utcnow(), **values}
         )
     elif sequence > row["ended_sequence"]:
-        await session.execute(
-            update(A)
-            .where(A.c.id == assignment_id)
-            .values(sequence=max(sequence, row["sequence"]), updated_at=utcnow(), **values)
+        await _update(
+            session,
+            A,
+            assignment_id,
+            {"sequence": max(sequence, row["sequence"]), "updated_at": utcnow(), **values},
         )
 
 
@@ -185,14 +196,15 @@ async def _plan(session: AsyncSession, data: dict[str, Any], sequence: int, *, a
     values["added_on" if added else "removed_on"] = _day(data["on"])
     row = await _get(session, L, plan_id)
     if row is None:
-        await session.execute(insert(L).values(id=plan_id, sequence=sequence, updated_at=utcnow(), **values))
+        await _insert(session, L, {"id": plan_id, "sequence": sequence, "updated_at": utcnow(), **values})
         return
     stale = row["added_on"] is not None if added else sequence <= row["sequence"]
     if not stale:
-        await session.execute(
-            update(L)
-            .where(L.c.id == plan_id)
-            .values(sequence=max(sequence, row["sequence"]), updated_at=utcnow(), **values)
+        await _update(
+            session,
+            L,
+            plan_id,
+            {"sequence": max(sequence, row["sequence"]), "updated_at": utcnow(), **values},
         )
 
 

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Date, bindparam, func, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,10 +22,24 @@ def completed_theory(as_of: dt.date) -> list[Any]:
     return [E.c.status == "completed", E.c.programme_kind == "political_theory", E.c.completed_on <= as_of]
 
 
+# Built once, executed with parameters: each enrollment and completion reads the attained level, and building
+# the statement costs more than running it (the compiled SQL is cached either way).
+HIGHEST_COMPLETED_RANK = select(func.max(E.c.theory_rank)).where(
+    E.c.cadre_id == bindparam("cadre_id"), *completed_theory(bindparam("as_of", type_=Date))
+)
+NEXT_VERSION = (
+    update(V)
+    .where(V.c.cadre_id == bindparam("b_cadre_id"))
+    .values(version=V.c.version + 1)
+    .returning(V.c.version)
+)
+FIRST_VERSION = V.insert().values(version=1)
+
+
 async def course_rank(session: AsyncSession, cadre_id: uuid.UUID, as_of: dt.date) -> int:
     """The highest level completed by ``as_of`` (0: none)."""
-    stmt = select(func.max(E.c.theory_rank)).where(E.c.cadre_id == cadre_id, *completed_theory(as_of))
-    return int((await session.execute(stmt)).scalar_one_or_none() or 0)
+    result = await session.execute(HIGHEST_COMPLETED_RANK, {"cadre_id": cadre_id, "as_of": as_of})
+    return int(result.scalar_one_or_none() or 0)
 
 
 async def completions(session: AsyncSession, cadre_id: uuid.UUID, as_of: dt.date) -> list[RowMapping]:
@@ -39,11 +53,9 @@ async def completions(session: AsyncSession, cadre_id: uuid.UUID, as_of: dt.date
 
 async def next_version(session: AsyncSession, cadre_id: uuid.UUID) -> int:
     """The next ``sequence`` of the cadre's qualification events (1 for the first)."""
-    result = await session.execute(
-        update(V).where(V.c.cadre_id == cadre_id).values(version=V.c.version + 1).returning(V.c.version)
-    )
+    result = await session.execute(NEXT_VERSION, {"b_cadre_id": cadre_id})
     version = result.scalar_one_or_none()
     if version is not None:
         return int(version)
-    await session.execute(V.insert().values(cadre_id=cadre_id, version=1))
+    await session.execute(FIRST_VERSION, {"cadre_id": cadre_id})
     return 1
