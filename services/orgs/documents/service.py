@@ -90,13 +90,12 @@ async def register(session: AsyncSession, principal: Principal, body: DocumentCr
                 403, "Only a province-wide role may register a document without an issuer.", slug="forbidden"
             )
     else:
-        ident = await org_repo.identity(session, body.issuer_org_id)
-        current = await org_repo.current_row(session, ident["node"]) if ident else None
-        if ident is None or current is None:
+        ident = await org_repo.identity_with_current_path(session, body.issuer_org_id)  # one query
+        if ident is None:
             raise Unprocessable(
                 f"No organization {body.issuer_org_id} (the issuer).", slug="unknown-organization"
             )
-        if not within_scope(current["path"], scope):
+        if not within_scope(ident["current_path"], scope):
             raise Problem(403, "The issuing organization is outside your scope.", slug="forbidden")
         issuer = await org_repo.row_at(session, ident["node"], body.issued_on)
         if issuer is None or issuer["status"] != "active":

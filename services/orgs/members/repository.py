@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,27 +66,127 @@ def temporary_on(day: dt.date, table: Any = T) -> Any:
     return and_(table.c.starts_on <= day, table.c.until > day)
 
 
+# ----------------------------------------------------------------------------------- prebuilt statements
+# The statements of the write paths (and the reads they make) are built once, here, with bind parameters:
+# building a select costs more CPU than running it on SQLite, and the compiled-SQL cache only helps once a
+# statement exists. Bind names of DML avoid column names (``p_``): an UPDATE would otherwise take a
+# parameter named like a column as a SET value.
+
+_STATE_FROM_DAY = or_(S.c.valid_to.is_(None), S.c.valid_to > bindparam("day"))
+_ACTIVE_IN_NODE_FROM_DAY = and_(
+    S.c.org_node == bindparam("node"), S.c.status.in_(ACTIVE_STATUSES), _STATE_FROM_DAY
+)
+
+IDENTITY_OF_ID = select(M).where(M.c.id == bindparam("member_id"))
+ROW_OF_ID_AT = (
+    select(*ROW_COLUMNS)
+    .join(S, S.c.member_id == M.c.id)
+    .where(M.c.id == bindparam("member_id"), S.c.valid_from <= bindparam("day"), _STATE_FROM_DAY)
+)
+# The current home organization's current path, correlated to the member (the scope check).
+_CUR_STATE = S.alias("cur_state")
+_CUR_HOME = V.alias("cur_home")
+_HOME_PATH_NOW = (
+    select(_CUR_HOME.c.path)
+    .select_from(_CUR_STATE)
+    .join(_CUR_HOME, and_(_CUR_HOME.c.node == _CUR_STATE.c.org_node, _CUR_HOME.c.valid_to.is_(None)))
+    .where(_CUR_STATE.c.member_id == M.c.id, _CUR_STATE.c.valid_to.is_(None))
+    .scalar_subquery()
+    .label("home_path_now")
+)
+# The member on the day with its home's current path: the hot path of reads, in one query.
+ROW_OF_ID_AT_WITH_HOME_PATH = (
+    select(*ROW_COLUMNS, _HOME_PATH_NOW)
+    .join(S, S.c.member_id == M.c.id)
+    .where(M.c.id == bindparam("member_id"), S.c.valid_from <= bindparam("day"), _STATE_FROM_DAY)
+)
+# The identity, the current state (its columns as ``state_<name>``) and the current home path: the
+# visibility check of a change, in one query.
+_HOME_NOW = V.alias("home_now")
+MEMBER_NOW = (
+    select(M, *(c.label(f"state_{c.name}") for c in S.c), _HOME_NOW.c.path.label("home_path_now"))
+    .join(S, and_(S.c.member_id == M.c.id, S.c.valid_to.is_(None)))
+    .outerjoin(_HOME_NOW, and_(_HOME_NOW.c.node == S.c.org_node, _HOME_NOW.c.valid_to.is_(None)))
+    .where(M.c.id == bindparam("member_id"))
+)
+CURRENT_STATE_OF_ID = select(S).where(S.c.member_id == bindparam("member_id"), S.c.valid_to.is_(None))
+ID_OF_MEMBER_NO = select(M.c.id).where(M.c.member_no == bindparam("member_no"))
+TEMPORARY_ON = (
+    select(T)
+    .where(
+        T.c.member_id.in_(bindparam("member_ids", expanding=True)),
+        T.c.starts_on <= bindparam("day"),
+        T.c.until > bindparam("day"),
+    )
+    .order_by(T.c.starts_on)
+)
+OVERLAPPING_TEMPORARY = select(T).where(
+    T.c.member_id == bindparam("member_id"),
+    T.c.starts_on < bindparam("until"),
+    T.c.until > bindparam("starts_on"),
+)
+ACTIVE_STATES_FROM = (
+    select(S, M.c.version)
+    .join(M, M.c.id == S.c.member_id)
+    .where(_ACTIVE_IN_NODE_FROM_DAY)
+    .order_by(M.c.sort_key, M.c.id)
+)
+ACTIVE_COUNT_FROM = select(func.count()).where(_ACTIVE_IN_NODE_FROM_DAY)
+LATEST_RATING = (
+    select(R)
+    .where(R.c.member_id == bindparam("member_id"), R.c.year == bindparam("year"))
+    .order_by(R.c.id.desc())
+    .limit(1)
+)
+INSERT_MEMBER = insert(M)
+INSERT_STATE = insert(S)
+INSERT_TEMPORARY = insert(T)
+INSERT_CHANGE = insert(C)
+INSERT_RATING = insert(R)
+INSERT_SENSITIVE_READ = insert(A)
+CLOSE_STATE = update(S).where(S.c.id == bindparam("p_id")).values(valid_to=bindparam("p_valid_to"))
+BUMP_VERSION = (
+    update(M).where(M.c.id == bindparam("p_member_id")).values(version=M.c.version + 1).returning(M.c.version)
+)
+
+
 # ---------------------------------------------------------------------------------------------- lookups
 
 
 async def identity(session: AsyncSession, member_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(select(M).where(M.c.id == member_id))).mappings().first()
+    return (await session.execute(IDENTITY_OF_ID, {"member_id": member_id})).mappings().first()
 
 
 async def row_at(session: AsyncSession, member_id: uuid.UUID, day: dt.date) -> RowMapping | None:
-    stmt = (
-        select(*ROW_COLUMNS).join(S, S.c.member_id == M.c.id).where(M.c.id == member_id, state_valid_on(day))
-    )
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(ROW_OF_ID_AT, {"member_id": member_id, "day": day})).mappings().first()
+
+
+async def row_at_with_home_path(
+    session: AsyncSession, member_id: uuid.UUID, day: dt.date
+) -> RowMapping | None:
+    """``row_at`` plus ``home_path_now``: the current path of the current home organization."""
+    params = {"member_id": member_id, "day": day}
+    return (await session.execute(ROW_OF_ID_AT_WITH_HOME_PATH, params)).mappings().first()
+
+
+async def member_now(
+    session: AsyncSession, member_id: uuid.UUID
+) -> tuple[dict[str, Any], dict[str, Any], str | None] | None:
+    """The identity, the current state and the current home path; None without a current state."""
+    row = (await session.execute(MEMBER_NOW, {"member_id": member_id})).mappings().first()
+    if row is None:
+        return None
+    ident = {name: row[name] for name in M.c.keys()}
+    state = {name: row[f"state_{name}"] for name in S.c.keys()}
+    return ident, state, row["home_path_now"]
 
 
 async def current_state(session: AsyncSession, member_id: uuid.UUID) -> RowMapping | None:
-    stmt = select(S).where(S.c.member_id == member_id, S.c.valid_to.is_(None))
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(CURRENT_STATE_OF_ID, {"member_id": member_id})).mappings().first()
 
 
 async def member_no_taken(session: AsyncSession, member_no: str) -> bool:
-    return (await session.execute(select(M.c.id).where(M.c.member_no == member_no))).first() is not None
+    return (await session.execute(ID_OF_MEMBER_NO, {"member_no": member_no})).first() is not None
 
 
 async def temporary_activities(
@@ -96,12 +196,8 @@ async def temporary_activities(
     found: dict[uuid.UUID, RowMapping] = {}
     ids = list(member_ids)
     for start in range(0, len(ids), 900):  # stay under SQLite's bound-parameter limit
-        stmt = (
-            select(T)
-            .where(T.c.member_id.in_(ids[start : start + 900]), temporary_on(day))
-            .order_by(T.c.starts_on)
-        )
-        for row in (await session.execute(stmt)).mappings():
+        params = {"member_ids": ids[start : start + 900], "day": day}
+        for row in (await session.execute(TEMPORARY_ON, params)).mappings():
             found[row["member_id"]] = row
     return found
 
@@ -109,37 +205,21 @@ async def temporary_activities(
 async def overlapping_temporary(
     session: AsyncSession, member_id: uuid.UUID, starts_on: dt.date, until: dt.date
 ) -> RowMapping | None:
-    stmt = select(T).where(T.c.member_id == member_id, T.c.starts_on < until, T.c.until > starts_on)
-    return (await session.execute(stmt)).mappings().first()
+    params = {"member_id": member_id, "starts_on": starts_on, "until": until}
+    return (await session.execute(OVERLAPPING_TEMPORARY, params)).mappings().first()
 
 
 async def states_from(session: AsyncSession, node: int, day: dt.date) -> list[RowMapping]:
     """Active states in the organization on the day or later (those a dissolution or merge would strand)."""
-    stmt = (
-        select(S, M.c.version)
-        .join(M, M.c.id == S.c.member_id)
-        .where(
-            S.c.org_node == node,
-            S.c.status.in_(ACTIVE_STATUSES),
-            or_(S.c.valid_to.is_(None), S.c.valid_to > day),
-        )
-        .order_by(M.c.sort_key, M.c.id)
-    )
-    return list((await session.execute(stmt)).mappings().all())
+    return list((await session.execute(ACTIVE_STATES_FROM, {"node": node, "day": day})).mappings().all())
 
 
 async def count_from(session: AsyncSession, node: int, day: dt.date) -> int:
-    stmt = select(func.count()).where(
-        S.c.org_node == node,
-        S.c.status.in_(ACTIVE_STATUSES),
-        or_(S.c.valid_to.is_(None), S.c.valid_to > day),
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    return int((await session.execute(ACTIVE_COUNT_FROM, {"node": node, "day": day})).scalar_one())
 
 
 async def latest_rating(session: AsyncSession, member_id: uuid.UUID, year: int) -> RowMapping | None:
-    stmt = select(R).where(R.c.member_id == member_id, R.c.year == year).order_by(R.c.id.desc()).limit(1)
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(LATEST_RATING, {"member_id": member_id, "year": year})).mappings().first()
 
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -156,8 +236,11 @@ async def list_rows(
     q_pattern: str | None,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    member_id: uuid.UUID | None = None,
 ) -> list[RowMapping]:
     stmt = select(*LIST_COLUMNS).join(S, S.c.member_id == M.c.id).where(state_valid_on(day))
+    if member_id is not None:
+        stmt = stmt.where(M.c.id == member_id)
     if org_node is not None:
         # At home there, or temporarily active there on the day.
         stmt = stmt.where(
@@ -228,46 +311,50 @@ async def list_rows(
 
 
 async def insert_member(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(M).values(version=1, recorded_at=dt.datetime.now(dt.UTC), **values))
+    await session.execute(INSERT_MEMBER, {"version": 1, "recorded_at": dt.datetime.now(dt.UTC), **values})
 
 
 async def insert_state(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(S).values(**values))
+    await session.execute(INSERT_STATE, values)
 
 
-async def new_state(session: AsyncSession, member_id: uuid.UUID, day: dt.date, **changes: Any) -> None:
-    """Close the member's current state on ``day`` and open a new one with ``changes`` applied."""
-    current = (
-        (await session.execute(select(S).where(S.c.member_id == member_id, S.c.valid_to.is_(None))))
-        .mappings()
-        .one()
-    )
-    await session.execute(update(S).where(S.c.id == current["id"]).values(valid_to=day))
+async def new_state(
+    session: AsyncSession,
+    member_id: uuid.UUID,
+    day: dt.date,
+    *,
+    current: Mapping[str, Any] | None = None,
+    **changes: Any,
+) -> None:
+    """Close the member's current state on ``day`` and open a new one with ``changes`` applied.
+
+    ``current``: the current state as the caller read it in this transaction (saves reading it again).
+    """
+    if current is None:
+        current = (await session.execute(CURRENT_STATE_OF_ID, {"member_id": member_id})).mappings().one()
+    await session.execute(CLOSE_STATE, {"p_id": current["id"], "p_valid_to": day})
     values = {k: v for k, v in current.items() if k != "id"}
     values.update(changes, valid_from=day, valid_to=None)
-    await session.execute(insert(S).values(**values))
+    await session.execute(INSERT_STATE, values)
 
 
 async def insert_temporary(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(T).values(**values))
+    await session.execute(INSERT_TEMPORARY, values)
 
 
 async def bump_version(session: AsyncSession, member_id: uuid.UUID) -> int:
-    result = await session.execute(
-        update(M).where(M.c.id == member_id).values(version=M.c.version + 1).returning(M.c.version)
-    )
-    return int(result.scalar_one())
+    return int((await session.execute(BUMP_VERSION, {"p_member_id": member_id})).scalar_one())
 
 
 async def record_change(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(C).values(recorded_at=dt.datetime.now(dt.UTC), **values))
+    await session.execute(INSERT_CHANGE, {"recorded_at": dt.datetime.now(dt.UTC), **values})
 
 
 async def insert_rating(session: AsyncSession, **values: Any) -> dt.datetime:
     recorded_at = dt.datetime.now(dt.UTC)
-    await session.execute(insert(R).values(recorded_at=recorded_at, **values))
+    await session.execute(INSERT_RATING, {"recorded_at": recorded_at, **values})
     return recorded_at
 
 
 async def record_sensitive_read(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(A).values(at=dt.datetime.now(dt.UTC), **values))
+    await session.execute(INSERT_SENSITIVE_READ, {"at": dt.datetime.now(dt.UTC), **values})

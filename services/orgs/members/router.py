@@ -97,6 +97,14 @@ async def list_members(
         uuid.UUID | None, Query(description="only members in this organization's subtree")
     ] = None,
     org_id: Annotated[uuid.UUID | None, Query(description="only members of this organization")] = None,
+    member_id: Annotated[
+        uuid.UUID | None,
+        Query(
+            alias="id",
+            description="only this member: one item, or none if not listed on as_of with these filters "
+            "(the summary of a member without the sensitive read of GET /v1/members/{id})",
+        ),
+    ] = None,
     status: Annotated[
         MemberStatusFilter | None,
         Query(
@@ -123,6 +131,7 @@ async def list_members(
         day=_day(as_of),
         within=within,
         org_id=org_id,
+        member_id=member_id,
         statuses=statuses,
         q=q,
         after=_after(cursor),

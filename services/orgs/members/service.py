@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -69,14 +69,13 @@ def may_read_sensitive(principal: Principal) -> bool:
 
 async def _visible(
     session: AsyncSession, principal: Principal, member_id: uuid.UUID
-) -> tuple[RowMapping, RowMapping]:
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     """The member's identity and current state if the caller may see it; 404 otherwise."""
-    ident = await repo.identity(session, member_id)
-    if ident is not None:
-        state = await repo.current_state(session, member_id)
-        home = await org_repo.current_row(session, state["org_node"]) if state else None
+    found = await repo.member_now(session, member_id)  # one query: a member always has a current state
+    if found is not None:
+        ident, state, home_path = found
         scope = await org_service.scope_path(session, principal)
-        if state is not None and home is not None and org_service.within_scope(home["path"], scope):
+        if home_path is not None and org_service.within_scope(home_path, scope):
             return ident, state
     raise NotFound("member", f"No member {member_id}.")
 
@@ -87,7 +86,7 @@ async def _writable(
     member_id: uuid.UUID,
     action: str,
     check_version: VersionCheck | None = None,
-) -> tuple[RowMapping, RowMapping]:
+) -> tuple[Mapping[str, Any], Mapping[str, Any]]:
     ident, state = await _visible(session, principal, member_id)
     require_role(principal, *WRITE_ROLES, action=action)
     if check_version is not None:
@@ -150,9 +149,13 @@ async def get(
     session: AsyncSession, principal: Principal, member_id: uuid.UUID, day: dt.date
 ) -> dict[str, Any]:
     """The member as of the day; the sensitive fields only for the roles that may read them."""
-    await _visible(session, principal, member_id)
-    row = await repo.row_at(session, member_id, day)
-    if row is None:
+    # The hot path of reads: the state on the day and the scope check in one query.
+    row = await repo.row_at_with_home_path(session, member_id, day)
+    if row is None or not (
+        row["home_path_now"] is not None
+        and org_service.within_scope(row["home_path_now"], await org_service.scope_path(session, principal))
+    ):
+        await _visible(session, principal, member_id)  # 404: no such member (or not in scope)
         raise NotFound("member", f"Member {member_id} was not a member on {day.isoformat()}.")
     (read,) = await _items(session, [row], day)
     allowed = may_read_sensitive(principal)
@@ -192,6 +195,7 @@ async def list_(
     q: str | None,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
+    member_id: uuid.UUID | None = None,
 ) -> list[dict[str, Any]]:
     """Members on the day (at home or temporarily active there), ordered by sort key then id.
 
@@ -210,6 +214,7 @@ async def list_(
         session,
         day=day,
         org_node=org_node,
+        member_id=member_id,
         within_path=within_path,
         scope_path=scope,
         statuses=statuses,
@@ -235,7 +240,7 @@ def _refuse(findings: list[Finding]) -> None:
         raise rule_violation(findings)
 
 
-def _in_order(ident: RowMapping, state: RowMapping, day: dt.date, what: str) -> None:
+def _in_order(ident: Mapping[str, Any], state: Mapping[str, Any], day: dt.date, what: str) -> None:
     if day < ident["admitted_on"]:
         raise Unprocessable(
             f"{what} is effective on {day.isoformat()}, before the admission "
@@ -250,7 +255,7 @@ def _in_order(ident: RowMapping, state: RowMapping, day: dt.date, what: str) -> 
         )
 
 
-def _not_left(state: RowMapping, what: str) -> None:
+def _not_left(state: Mapping[str, Any], what: str) -> None:
     if state["status"] == "left":
         raise Unprocessable(
             f"The member left on {state['valid_from'].isoformat()} ({state['left_reason']}); "
@@ -271,33 +276,35 @@ async def _receiving_org(
     Unknown → 422; outside the caller's scope → 403; not active on the day (or ending later), or not of a
     level where members are active → 422 naming ``members.admission_levels``.
     """
-    ident = await org_repo.identity(session, org_id)
-    now = await org_repo.current_row(session, ident["node"]) if ident else None
-    if ident is None or now is None:
+    # One query: its states from the day on hold the state on the day (the first, if it began by then) and
+    # the current one (open-ended).
+    states = await org_repo.states_of_id_from(session, org_id, day)
+    now = next((s for s in states if s["valid_to"] is None), None)
+    if now is None:
         raise Unprocessable(f"No organization {org_id}.", slug="unknown-organization")
     scope = await org_service.scope_path(session, principal)
     if not org_service.within_scope(now["path"], scope):
         raise Problem(403, "The organization is outside your scope.", slug="forbidden")
     rule = rulebook.get("members.admission_levels", day)
-    row = await org_repo.row_at(session, ident["node"], day)
+    row = next((s for s in states if s["valid_from"] <= day), None)
     if row is None or row["status"] != "active":
         state = row["status"] if row else "not yet established"
         raise rule_violation(
             [
                 finding(
                     rule,
-                    f"Organization {ident['code']} is {state} on {day.isoformat()}; members are "
+                    f"Organization {now['code']} is {state} on {day.isoformat()}; members are "
                     "admitted into and transferred to active organizations only.",
                 )
             ]
         )
-    later = [s for s in await org_repo.segments_from(session, row["node"], day) if s["status"] != "active"]
+    later = [s for s in states if s["status"] != "active"]
     if later:
         raise rule_violation(
             [
                 finding(
                     rule,
-                    f"Organization {ident['code']} ends on {later[0]['valid_from'].isoformat()}; "
+                    f"Organization {now['code']} ends on {later[0]['valid_from'].isoformat()}; "
                     "no member can be placed in it from an earlier date.",
                 )
             ]
@@ -419,7 +426,9 @@ async def recognize(
                 )
             ]
         )
-    await repo.new_state(session, member_id, day, status="official", recognized_on=day, card_no=body.card_no)
+    await repo.new_state(
+        session, member_id, day, current=state, status="official", recognized_on=day, card_no=body.card_no
+    )
     sequence = await repo.bump_version(session, member_id)
     org_id = (await org_repo.ids_of(session, [state["org_node"]]))[state["org_node"]]
     await repo.record_change(
@@ -482,7 +491,7 @@ async def transfer(
             session, member_id=member_id, host_org_node=target["node"], starts_on=day, until=body.until
         )
     else:
-        await repo.new_state(session, member_id, day, org_node=target["node"])
+        await repo.new_state(session, member_id, day, current=state, org_node=target["node"])
     sequence = await repo.bump_version(session, member_id)
     await repo.record_change(
         session,
@@ -528,7 +537,7 @@ async def exempt(
             f"The member is {state['status']}; only an official member is exempted.", slug="not-official"
         )
     _in_order(ident, state, day, "The exemption")
-    await repo.new_state(session, member_id, day, status="exempt")
+    await repo.new_state(session, member_id, day, current=state, status="exempt")
     sequence = await repo.bump_version(session, member_id)
     await repo.record_change(
         session,
@@ -557,7 +566,7 @@ async def depart(
     day = body.effective_on
     _not_left(state, "another departure")
     _in_order(ident, state, day, "The departure")
-    await repo.new_state(session, member_id, day, status="left", left_reason=body.reason.value)
+    await repo.new_state(session, member_id, day, current=state, status="left", left_reason=body.reason.value)
     sequence = await repo.bump_version(session, member_id)
     org_id = (await org_repo.ids_of(session, [state["org_node"]]))[state["org_node"]]
     await repo.record_change(

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, literal, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -65,61 +65,122 @@ def tags_list(text: str) -> list[str]:
     return [t for t in text.split("|") if t]
 
 
+# ----------------------------------------------------------------------------------- prebuilt statements
+# The statements of the write paths (and the reads they make) are built once, here, with bind parameters:
+# building a select (aliases, subqueries, column coercion) costs more CPU than running it on SQLite, and
+# the compiled-SQL cache only helps once a statement exists. Bind names of DML avoid column names (``p_``):
+# an UPDATE would otherwise take a parameter named like a column as a SET value.
+
+_VALID_ON_DAY = and_(
+    V.c.valid_from <= bindparam("day"), or_(V.c.valid_to.is_(None), V.c.valid_to > bindparam("day"))
+)
+_ROWS = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node)
+_CURRENT = V.alias("cur")
+
+IDENTITY_OF_ID = select(O).where(O.c.id == bindparam("org_id"))
+ROW_OF_NODE_AT = _ROWS.where(V.c.node == bindparam("node"), _VALID_ON_DAY)
+# The state on the day plus the current path (for the scope check): the hot path of reads.
+ROW_OF_ID_AT = (
+    select(
+        *ROW_COLUMNS,
+        select(_CURRENT.c.path)
+        .where(_CURRENT.c.node == V.c.node, _CURRENT.c.valid_to.is_(None))
+        .scalar_subquery()
+        .label("current_path"),
+    )
+    .join(O, O.c.node == V.c.node)
+    .where(O.c.id == bindparam("org_id"), _VALID_ON_DAY)
+)
+CURRENT_ROW_OF_NODE = _ROWS.where(V.c.node == bindparam("node"), V.c.valid_to.is_(None))
+CURRENT_PATH_OF_ID = (
+    select(V.c.path)
+    .join(O, O.c.node == V.c.node)
+    .where(O.c.id == bindparam("org_id"), V.c.valid_to.is_(None))
+)
+IDS_OF_NODES = select(O.c.node, O.c.id).where(O.c.node.in_(bindparam("nodes", expanding=True)))
+NODE_OF_ID = select(O.c.node).where(O.c.id == bindparam("org_id"))
+NODE_OF_CODE = select(O.c.node).where(O.c.code == bindparam("code"))
+LATEST_CHANGE_IN_SUBTREE = select(func.max(V.c.valid_from)).where(
+    V.c.valid_to.is_(None), V.c.path >= bindparam("lo"), V.c.path < bindparam("hi")
+)
+ACTIVE_CHILDREN_ON = _ROWS.where(
+    V.c.parent_node == bindparam("node"), _VALID_ON_DAY, V.c.status == "active"
+).order_by(O.c.code)
+SEGMENTS_FROM = (
+    select(V.c.valid_from, V.c.valid_to, V.c.path, V.c.depth, V.c.status)
+    .where(V.c.node == bindparam("node"), or_(V.c.valid_to.is_(None), V.c.valid_to > bindparam("day")))
+    .order_by(V.c.valid_from)
+)
+# The identity with its current path: the visibility check of a change, in one query.
+IDENTITY_WITH_CURRENT_PATH = (
+    select(O, V.c.path.label("current_path"))
+    .join(V, and_(V.c.node == O.c.node, V.c.valid_to.is_(None)))
+    .where(O.c.id == bindparam("org_id"))
+)
+# Its states from the day on, oldest first: the state on the day (the first, if it began by then), the
+# current one (open-ended) and those after, for placing something under it, in one query.
+STATES_OF_ID_FROM = _ROWS.where(
+    O.c.id == bindparam("org_id"), or_(V.c.valid_to.is_(None), V.c.valid_to > bindparam("day"))
+).order_by(V.c.valid_from, V.c.id)
+INSERT_IDENTITY = insert(O).returning(O.c.node)
+INSERT_VERSION = insert(V)
+INSERT_CHANGE = insert(C)
+BUMP_VERSION = (
+    update(O).where(O.c.node == bindparam("p_node")).values(version=O.c.version + 1).returning(O.c.version)
+)
+CURRENT_VERSION_OF_NODE = select(V).where(V.c.node == bindparam("node"), V.c.valid_to.is_(None))
+CLOSE_VERSION = update(V).where(V.c.id == bindparam("p_id")).values(valid_to=bindparam("p_valid_to"))
+
+
 # ---------------------------------------------------------------------------------------------- lookups
 
 
 async def identity(session: AsyncSession, org_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(select(O).where(O.c.id == org_id))).mappings().first()
+    return (await session.execute(IDENTITY_OF_ID, {"org_id": org_id})).mappings().first()
+
+
+async def identity_with_current_path(session: AsyncSession, org_id: uuid.UUID) -> RowMapping | None:
+    """The identity (``organizations`` columns) and ``current_path``; None if unknown."""
+    return (await session.execute(IDENTITY_WITH_CURRENT_PATH, {"org_id": org_id})).mappings().first()
+
+
+async def states_of_id_from(session: AsyncSession, org_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
+    """The organization's states (``ROW_COLUMNS``) in force on the day or later, oldest first."""
+    return list((await session.execute(STATES_OF_ID_FROM, {"org_id": org_id, "day": day})).mappings().all())
 
 
 async def row_at(session: AsyncSession, node: int, day: dt.date) -> RowMapping | None:
-    stmt = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node).where(V.c.node == node, valid_on(day))
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(ROW_OF_NODE_AT, {"node": node, "day": day})).mappings().first()
 
 
 async def row_of_id_at(session: AsyncSession, org_id: uuid.UUID, day: dt.date) -> RowMapping | None:
     """The organization's state on the day, with its current path (for the scope check), in one query."""
-    current = V.alias("cur")
-    current_path = (
-        select(current.c.path)
-        .where(current.c.node == V.c.node, current.c.valid_to.is_(None))
-        .scalar_subquery()
-        .label("current_path")
-    )
-    stmt = (
-        select(*ROW_COLUMNS, current_path)
-        .join(O, O.c.node == V.c.node)
-        .where(O.c.id == org_id, valid_on(day))
-    )
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(ROW_OF_ID_AT, {"org_id": org_id, "day": day})).mappings().first()
 
 
 async def current_row(session: AsyncSession, node: int) -> RowMapping | None:
-    stmt = select(*ROW_COLUMNS).join(O, O.c.node == V.c.node).where(V.c.node == node, V.c.valid_to.is_(None))
-    return (await session.execute(stmt)).mappings().first()
+    return (await session.execute(CURRENT_ROW_OF_NODE, {"node": node})).mappings().first()
 
 
 async def current_path(session: AsyncSession, org_id: uuid.UUID) -> str | None:
-    stmt = select(V.c.path).join(O, O.c.node == V.c.node).where(O.c.id == org_id, V.c.valid_to.is_(None))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return (await session.execute(CURRENT_PATH_OF_ID, {"org_id": org_id})).scalar_one_or_none()
 
 
 async def ids_of(session: AsyncSession, nodes: Iterable[int]) -> dict[int, uuid.UUID]:
     wanted = sorted(set(nodes))
     found: dict[int, uuid.UUID] = {}
     for start in range(0, len(wanted), 900):  # stay under SQLite's bound-parameter limit
-        chunk = wanted[start : start + 900]
-        rows = await session.execute(select(O.c.node, O.c.id).where(O.c.node.in_(chunk)))
+        rows = await session.execute(IDS_OF_NODES, {"nodes": wanted[start : start + 900]})
         found.update({n: i for n, i in rows.all()})
     return found
 
 
 async def node_of(session: AsyncSession, org_id: uuid.UUID) -> int | None:
-    return (await session.execute(select(O.c.node).where(O.c.id == org_id))).scalar_one_or_none()
+    return (await session.execute(NODE_OF_ID, {"org_id": org_id})).scalar_one_or_none()
 
 
 async def code_taken(session: AsyncSession, code: str) -> bool:
-    return (await session.execute(select(O.c.node).where(O.c.code == code))).first() is not None
+    return (await session.execute(NODE_OF_CODE, {"code": code})).first() is not None
 
 
 # ------------------------------------------------------------------------------------------------ reads
@@ -204,28 +265,17 @@ async def list_rows(
 
 async def latest_change_in_subtree(session: AsyncSession, path: str) -> dt.date | None:
     """The latest ``valid_from`` among the subtree's current states (changes must come in date order)."""
-    stmt = select(func.max(V.c.valid_from)).where(V.c.valid_to.is_(None), in_subtree(V.c.path, path))
-    return (await session.execute(stmt)).scalar_one_or_none()
+    lo, hi = subtree_bounds(path)
+    return (await session.execute(LATEST_CHANGE_IN_SUBTREE, {"lo": lo, "hi": hi})).scalar_one_or_none()
 
 
 async def active_children(session: AsyncSession, node: int, day: dt.date) -> list[RowMapping]:
-    stmt = (
-        select(*ROW_COLUMNS)
-        .join(O, O.c.node == V.c.node)
-        .where(V.c.parent_node == node, valid_on(day), V.c.status == "active")
-        .order_by(O.c.code)
-    )
-    return list((await session.execute(stmt)).mappings().all())
+    return list((await session.execute(ACTIVE_CHILDREN_ON, {"node": node, "day": day})).mappings().all())
 
 
 async def segments_from(session: AsyncSession, node: int, day: dt.date) -> list[RowMapping]:
     """The node's states from ``day`` on, oldest first (the timeline a newcomer under it follows)."""
-    stmt = (
-        select(V.c.valid_from, V.c.valid_to, V.c.path, V.c.depth, V.c.status)
-        .where(V.c.node == node, or_(V.c.valid_to.is_(None), V.c.valid_to > day))
-        .order_by(V.c.valid_from)
-    )
-    return list((await session.execute(stmt)).mappings().all())
+    return list((await session.execute(SEGMENTS_FROM, {"node": node, "day": day})).mappings().all())
 
 
 async def changes_of(session: AsyncSession, node: int) -> list[RowMapping]:
@@ -246,41 +296,35 @@ async def insert_identity(
     decided_on: dt.date | None,
 ) -> int:
     result = await session.execute(
-        insert(O)
-        .values(
-            id=org_id,
-            code=code,
-            version=1,
-            established_on=established_on,
-            decision_no=decision_no,
-            decided_on=decided_on,
-            recorded_at=dt.datetime.now(dt.UTC),
-        )
-        .returning(O.c.node)
+        INSERT_IDENTITY,
+        {
+            "id": org_id,
+            "code": code,
+            "version": 1,
+            "established_on": established_on,
+            "decision_no": decision_no,
+            "decided_on": decided_on,
+            "recorded_at": dt.datetime.now(dt.UTC),
+        },
     )
     return int(result.scalar_one())
 
 
 async def insert_version(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(V).values(**values))
+    await session.execute(INSERT_VERSION, values)
 
 
 async def bump_version(session: AsyncSession, node: int) -> int:
-    result = await session.execute(
-        update(O).where(O.c.node == node).values(version=O.c.version + 1).returning(O.c.version)
-    )
-    return int(result.scalar_one())
+    return int((await session.execute(BUMP_VERSION, {"p_node": node})).scalar_one())
 
 
 async def new_state(session: AsyncSession, node: int, day: dt.date, **changes: Any) -> None:
     """Close the node's current state on ``day`` and open a new one with ``changes`` applied."""
-    current = (
-        (await session.execute(select(V).where(V.c.node == node, V.c.valid_to.is_(None)))).mappings().one()
-    )
-    await session.execute(update(V).where(V.c.id == current["id"]).values(valid_to=day))
+    current = (await session.execute(CURRENT_VERSION_OF_NODE, {"node": node})).mappings().one()
+    await session.execute(CLOSE_VERSION, {"p_id": current["id"], "p_valid_to": day})
     values = {k: v for k, v in current.items() if k != "id"}
     values.update(changes, valid_from=day, valid_to=None)
-    await session.execute(insert(V).values(**values))
+    await session.execute(INSERT_VERSION, values)
 
 
 async def rehome_subtree(
@@ -333,4 +377,4 @@ async def rehome_subtree(
 
 
 async def record_change(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(C).values(recorded_at=dt.datetime.now(dt.UTC), **values))
+    await session.execute(INSERT_CHANGE, {"recorded_at": dt.datetime.now(dt.UTC), **values})

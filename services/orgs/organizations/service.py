@@ -54,12 +54,10 @@ async def _visible(
     session: AsyncSession, principal: Principal, org_id: uuid.UUID
 ) -> tuple[RowMapping, str | None]:
     """The organization's identity if the caller may see it; 404 otherwise (outside scope = not there)."""
-    ident = await repo.identity(session, org_id)
+    ident = await repo.identity_with_current_path(session, org_id)
     scope = await scope_path(session, principal)
-    if ident is not None:
-        current = await repo.current_row(session, ident["node"])
-        if current is not None and within_scope(current["path"], scope):
-            return ident, scope
+    if ident is not None and within_scope(ident["current_path"], scope):
+        return ident, scope
     raise NotFound("organization", f"No organization {org_id}.")
 
 
@@ -271,25 +269,36 @@ async def _check_date_order(session: AsyncSession, node: int, day: dt.date, what
 async def _active_parent(
     session: AsyncSession, principal: Principal, parent_id: uuid.UUID, scope: str | None, day: dt.date
 ) -> RowMapping:
-    parent_ident = await repo.identity(session, parent_id)
-    parent_now = await repo.current_row(session, parent_ident["node"]) if parent_ident else None
-    if parent_ident is None or parent_now is None:
+    return (await _placement(session, principal, parent_id, scope, day))[0]
+
+
+async def _placement(
+    session: AsyncSession, principal: Principal, parent_id: uuid.UUID, scope: str | None, day: dt.date
+) -> tuple[RowMapping, list[RowMapping]]:
+    """The parent's state on the day (active, in scope, not ending later) and its states from the day on.
+
+    One query: the states from the day on hold the state on the day (the first, if it began by then) and
+    the current one (open-ended).
+    """
+    states = await repo.states_of_id_from(session, parent_id, day)
+    parent_now = next((s for s in states if s["valid_to"] is None), None)
+    if parent_now is None:
         raise Unprocessable(f"No organization {parent_id} to sit under.", slug="unknown-parent")
     if not within_scope(parent_now["path"], scope):
         raise Problem(403, "The parent organization is outside your scope.", slug="forbidden")
-    parent = await repo.row_at(session, parent_ident["node"], day)
+    parent = next((s for s in states if s["valid_from"] <= day), None)
     if parent is None or parent["status"] != "active":
         raise Unprocessable(
             f"Organization {parent_now['code']} is not active on {day.isoformat()}.", slug="parent-not-active"
         )
-    later = [s for s in await repo.segments_from(session, parent["node"], day) if s["status"] != "active"]
+    later = [s for s in states if s["status"] != "active"]
     if later:
         raise Unprocessable(
             f"Organization {parent_now['code']} ends on {later[0]['valid_from'].isoformat()}; "
             "nothing can be placed under it from an earlier date.",
             slug="parent-not-active",
         )
-    return parent
+    return parent, states
 
 
 def _audit(principal: Principal) -> dict[str, Any]:
@@ -303,8 +312,9 @@ async def establish(
     day = body.established_on
     scope = await scope_path(session, principal)
     parent = None
+    parent_states: list[RowMapping] = []
     if body.parent_id is not None:
-        parent = await _active_parent(session, principal, body.parent_id, scope, day)
+        parent, parent_states = await _placement(session, principal, body.parent_id, scope, day)
     elif scope is not None:
         raise Problem(403, "Only a province-wide role may establish a root organization.", slug="forbidden")
     _refuse(_parent_findings(rulebook, body.level.value, parent["level"] if parent else None, day, body.code))
@@ -341,7 +351,7 @@ async def establish(
         )
     else:
         # Follow the parent's states from that day on, so the newcomer moves with it if it moved later.
-        for seg in await repo.segments_from(session, parent["node"], day):
+        for seg in parent_states:
             await repo.insert_version(
                 session,
                 node=node,

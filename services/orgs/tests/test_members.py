@@ -481,6 +481,34 @@ async def test_sensitive_fields_by_role_and_every_such_read_is_audited(
     assert await people.names(headers=headers, as_of="2024-01-01") == ["Lò Văn Páo"]  # no sensitive keys
 
 
+async def test_the_list_filters_by_id_without_a_sensitive_read(people: People) -> None:
+    """``GET /v1/members?id=``: one member's list item (what the gateway's profile shows), for an admin
+    too, with no sensitive field and no audit row; the other filters, ``as_of`` and the scope still apply."""
+    ids = people.tree.ids
+    paos = await people.admit("Lò Văn Páo", "NA.HD.XA.C1", on="2021-01-10", national_id="040190000111")
+    await people.admit("Lê Thị Hoa", "NA.HD.XA.C1", on="2021-01-10", ethnicity="Kinh")
+    audits_before = await people.count(SensitiveRead)
+    admin = people.svc.auth(["admin"], sub="profile-reader")
+
+    async def listed(headers: dict[str, str] = admin, **params: str) -> list[dict[str, Any]]:
+        r = await people.svc.client.get("/v1/members", params={"id": paos["id"], **params}, headers=headers)
+        assert r.status_code == 200, r.text
+        return list(r.json()["items"])
+
+    [item] = await listed(as_of="2024-01-01")
+    assert item["id"] == paos["id"] and item["status"] == "probationary"
+    assert item["org_id"] == ids["NA.HD.XA.C1"] and item["admitted_on"] == "2021-01-10"
+    assert not SENSITIVE & item.keys()
+    assert await listed(as_of="2020-12-31") == []  # not yet a member
+    assert await listed(as_of="2024-01-01", status="official") == []
+    assert len(await listed(as_of="2024-01-01", status="all", within=ids["NA.HD"])) == 1
+    assert await listed(as_of="2024-01-01", org_id=ids["NA.HD.G1"]) == []
+    assert await listed(people.svc.auth(["viewer"], org_scope=ids["NA.TC"]), as_of="2024-01-01") == []
+    assert await people.count(SensitiveRead) == audits_before
+    r = await people.svc.client.get("/v1/members", params={"id": "not-a-uuid"}, headers=admin)
+    assert r.status_code == 422
+
+
 async def test_write_answers_are_audited_and_events_never_carry_sensitive_data(people: People) -> None:
     organizer = people.svc.auth(["organizer"], org_scope=people.tree.ids["NA.HD"], sub="organizer-1")
     await people.admit(

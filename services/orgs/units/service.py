@@ -145,11 +145,10 @@ async def coverage(
 
 async def _organization(session: AsyncSession, org_id: uuid.UUID, scope: str | None, role: str) -> RowMapping:
     """The organization a unit refers to (its identity): unknown 422, outside the caller's subtree 403."""
-    ident = await org_repo.identity(session, org_id)
-    current = await org_repo.current_row(session, ident["node"]) if ident else None
-    if ident is None or current is None:
+    ident = await org_repo.identity_with_current_path(session, org_id)  # one query
+    if ident is None:
         raise Unprocessable(f"No organization {org_id} (the {role}).", slug="unknown-organization")
-    if not within_scope(current["path"], scope):
+    if not within_scope(ident["current_path"], scope):
         raise Problem(403, f"The {role} organization is outside your scope.", slug="forbidden")
     return ident
 
