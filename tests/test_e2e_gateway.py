@@ -252,10 +252,22 @@ def _gateway_seconds(response: httpx.Response) -> float:
     return float(duration) / 1000
 
 
+def _settled(client: httpx.Client, path: str, **params: str) -> httpx.Response:
+    """The first whole answer within 10 s: on a cold stack (first queries compiled, connections opened) on a
+    busy machine an optional part may miss its short deadline once; this test is about what is composed, the
+    deadlines have their own test below."""
+    deadline = time.monotonic() + 10
+    while True:
+        r, _ = _get(client, path, **params)
+        if r.status_code != 200 or r.json()["partial"] is (not TRAINING) or time.monotonic() > deadline:
+            return r
+        time.sleep(0.2)
+
+
 def test_profile_overview_and_report_through_the_gateway(province: Stack) -> None:
     s = province
     with httpx.Client(base_url=s.gateway + "/api/v1", headers=s.headers, timeout=10) as c:
-        r, _ = _get(c, f"/cadres/{s.ids['cadre']}/profile")
+        r = _settled(c, f"/cadres/{s.ids['cadre']}/profile")
         assert r.status_code == 200, r.text
         profile = r.json()
         assert profile["partial"] is (not TRAINING), profile["errors"]
@@ -279,7 +291,7 @@ def test_profile_overview_and_report_through_the_gateway(province: Stack) -> Non
         assert overview["posts"]["holders"] == 1 and overview["posts"]["vacant"] == 0
 
         period = {"from": "2021-01-01", "to": "2022-12-31", "within": s.ids["NA"]}
-        r, _ = _get(c, "/reports/sector", **period)
+        r = _settled(c, "/reports/sector", **period)
         assert r.status_code == 200, r.text
         report = r.json()
         assert report["partial"] is (not TRAINING)
