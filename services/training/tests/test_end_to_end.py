@@ -20,7 +20,7 @@ from services.orgs.app import create_app as create_orgs
 from services.training.app import create_app as create_training
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 30.0) -> None:
+async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 60.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     while not await check():
