@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import and_, bindparam, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,8 +23,21 @@ def _with_org() -> Any:
     )
 
 
+# The statements of the write paths are built once, here, and executed with parameters: building a
+# statement (coercing its columns, then computing its cache key) costs more CPU than running it.
+CADRE_BY_ID = _with_org().where(K.c.id == bindparam("cadre_id"))
+INSERT_CADRE = insert(K)  # the columns are those of the parameters given
+# SET version + 1 and the columns of the parameters given besides ``b_cadre_id`` (a column's name is
+# reserved for its SET value).
+BUMP_CADRE = (
+    update(K).where(K.c.id == bindparam("b_cadre_id")).values(version=K.c.version + 1).returning(K.c.version)
+)
+INSERT_CHANGE = insert(CadreChange.__table__)
+INSERT_SENSITIVE_READ = insert(SensitiveRead.__table__)
+
+
 async def get(session: AsyncSession, cadre_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(_with_org().where(K.c.id == cadre_id))).mappings().first()
+    return (await session.execute(CADRE_BY_ID, {"cadre_id": cadre_id})).mappings().first()
 
 
 async def list_rows(
@@ -53,19 +66,17 @@ async def list_rows(
 
 
 async def insert_cadre(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(K).values(**values))
+    await session.execute(INSERT_CADRE, values)
 
 
 async def update_cadre(session: AsyncSession, cadre_id: uuid.UUID, **values: Any) -> int:
-    result = await session.execute(
-        update(K).where(K.c.id == cadre_id).values(version=K.c.version + 1, **values).returning(K.c.version)
-    )
+    result = await session.execute(BUMP_CADRE, {**values, "b_cadre_id": cadre_id})
     return int(result.scalar_one())
 
 
 async def record_change(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(CadreChange.__table__).values(**values))
+    await session.execute(INSERT_CHANGE, values)
 
 
 async def record_sensitive_read(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(SensitiveRead.__table__).values(**values))
+    await session.execute(INSERT_SENSITIVE_READ, values)

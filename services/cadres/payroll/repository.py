@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,32 +17,44 @@ E = PayrollEntry.__table__
 P = ProjectedOrganization.__table__
 
 
+def _of_entry() -> Any:
+    """Entries of one organization, year and category (parameters ``org_id``, ``year``, ``category``)."""
+    return (
+        E.c.org_id == bindparam("org_id"),
+        E.c.year == bindparam("year"),
+        E.c.category == bindparam("category"),
+    )
+
+
+# Built once and executed with parameters: building a statement costs more CPU than running it.
+# The entry in force (the latest recorded) with how many entries there are (its version).
+LATEST_ENTRY = (
+    select(
+        E,
+        P.c.name.label("org_name"),
+        select(func.count()).select_from(E).where(*_of_entry()).scalar_subquery().label("version"),
+    )
+    .join(P, P.c.id == E.c.org_id, isouter=True)
+    .where(*_of_entry())
+    .order_by(E.c.id.desc())
+    .limit(1)
+)
+INSERT_ENTRY = insert(E)  # the columns are those of the parameters given
+ENTRIES_OF_ORG = select(func.count()).select_from(E).where(E.c.org_id == bindparam("org_id"))
+
+
 async def latest(session: AsyncSession, org_id: uuid.UUID, year: int, category: str) -> RowMapping | None:
     """The entry in force (the latest recorded) with how many entries there are (its version)."""
-    version = (
-        select(func.count())
-        .select_from(E)
-        .where(E.c.org_id == org_id, E.c.year == year, E.c.category == category)
-        .scalar_subquery()
-    )
-    stmt = (
-        select(E, P.c.name.label("org_name"), version.label("version"))
-        .join(P, P.c.id == E.c.org_id, isouter=True)
-        .where(E.c.org_id == org_id, E.c.year == year, E.c.category == category)
-        .order_by(E.c.id.desc())
-        .limit(1)
-    )
-    return (await session.execute(stmt)).mappings().first()
+    params = {"org_id": org_id, "year": year, "category": category}
+    return (await session.execute(LATEST_ENTRY, params)).mappings().first()
 
 
 async def insert_entry(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(E).values(**values))
+    await session.execute(INSERT_ENTRY, values)
 
 
 async def entries_of_org(session: AsyncSession, org_id: uuid.UUID) -> int:
-    return int(
-        (await session.execute(select(func.count()).select_from(E).where(E.c.org_id == org_id))).scalar_one()
-    )
+    return int((await session.execute(ENTRIES_OF_ORG, {"org_id": org_id})).scalar_one())
 
 
 async def allocated_sums(

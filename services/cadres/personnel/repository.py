@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Date, String, Uuid, and_, column, func, insert, or_, select, table, update
+from sqlalchemy import Date, String, Uuid, and_, bindparam, column, func, insert, or_, select, table, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -41,6 +41,38 @@ disciplines = table(
     "disciplines", column("cadre_id", Uuid), column("measure", String), column("decided_on", Date)
 )
 
+# The statements of recording an action are built once, here, and executed with parameters: building a
+# statement (coercing its columns, then computing its cache key) costs more CPU than running it.
+DAY = bindparam("day", type_=Date)
+ASSIGNMENTS_OF_CADRE = select(A).where(A.c.cadre_id == bindparam("cadre_id")).order_by(A.c.starts_on, A.c.id)
+HOLDERS_ON_DAY = (
+    select(func.count()).select_from(A).where(A.c.post_id == bindparam("post_id"), holding_on(DAY))
+)
+HOLDERS_ON_DAY_BESIDES = HOLDERS_ON_DAY.where(A.c.id.not_in(bindparam("besides", expanding=True)))
+INSERT_ASSIGNMENT = insert(A)  # the columns are those of the parameters given
+END_ASSIGNMENT = (
+    update(A)
+    .where(A.c.id == bindparam("assignment_id"))
+    .values(ends_on=bindparam("new_ends_on"), ended_by=bindparam("new_ended_by"), version=A.c.version + 1)
+    .returning(A.c.version)
+)
+IN_PLAN_ON_DAY = (
+    select(plans.c.id)
+    .where(
+        plans.c.cadre_id == bindparam("cadre_id"),
+        plans.c.post_id == bindparam("post_id"),
+        plans.c.added_on <= DAY,
+        or_(plans.c.removed_on.is_(None), plans.c.removed_on > DAY),
+    )
+    .limit(1)
+)
+DISCIPLINES_UNTIL_DAY = (
+    select(disciplines.c.measure, disciplines.c.decided_on)
+    .where(disciplines.c.cadre_id == bindparam("cadre_id"), disciplines.c.decided_on <= DAY)
+    .order_by(disciplines.c.decided_on)
+)
+INSERT_ACTION = insert(X)
+
 
 # ------------------------------------------------------------------------------------------- assignments
 
@@ -48,8 +80,7 @@ disciplines = table(
 async def assignments_of_cadre(session: AsyncSession, cadre_id: uuid.UUID) -> list[RowMapping]:
     """Every assignment of the cadre, by start (a career is a few rows, on ``ix_assignments_cadre_dates``):
     what ``current_assignments``, ``latest_change`` and ``tenure_start`` read, in one query."""
-    stmt = select(A).where(A.c.cadre_id == cadre_id).order_by(A.c.starts_on, A.c.id)
-    return list((await session.execute(stmt)).mappings().all())
+    return list((await session.execute(ASSIGNMENTS_OF_CADRE, {"cadre_id": cadre_id})).mappings().all())
 
 
 def current_assignments(assignments: list[RowMapping], day: dt.date) -> list[RowMapping]:
@@ -81,24 +112,24 @@ def tenure_start(assignments: list[RowMapping], assignment: RowMapping) -> dt.da
 async def holders(
     session: AsyncSession, post_id: uuid.UUID, day: dt.date, *, besides: list[uuid.UUID]
 ) -> int:
-    stmt = select(func.count()).select_from(A).where(A.c.post_id == post_id, holding_on(day))
     if besides:
-        stmt = stmt.where(A.c.id.not_in(besides))
-    return int((await session.execute(stmt)).scalar_one())
+        result = await session.execute(
+            HOLDERS_ON_DAY_BESIDES, {"post_id": post_id, "day": day, "besides": besides}
+        )
+    else:
+        result = await session.execute(HOLDERS_ON_DAY, {"post_id": post_id, "day": day})
+    return int(result.scalar_one())
 
 
 async def insert_assignment(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(A).values(**values))
+    await session.execute(INSERT_ASSIGNMENT, values)
 
 
 async def end_assignment(
     session: AsyncSession, assignment_id: uuid.UUID, *, ends_on: dt.date, ended_by: uuid.UUID
 ) -> int:
     result = await session.execute(
-        update(A)
-        .where(A.c.id == assignment_id)
-        .values(ends_on=ends_on, ended_by=ended_by, version=A.c.version + 1)
-        .returning(A.c.version)
+        END_ASSIGNMENT, {"assignment_id": assignment_id, "new_ends_on": ends_on, "new_ended_by": ended_by}
     )
     return int(result.scalar_one())
 
@@ -154,40 +185,30 @@ async def due(
 
 
 async def in_plan(session: AsyncSession, cadre_id: uuid.UUID, post_id: uuid.UUID, day: dt.date) -> bool:
-    stmt = (
-        select(plans.c.id)
-        .where(
-            plans.c.cadre_id == cadre_id,
-            plans.c.post_id == post_id,
-            plans.c.added_on <= day,
-            or_(plans.c.removed_on.is_(None), plans.c.removed_on > day),
-        )
-        .limit(1)
-    )
-    return (await session.execute(stmt)).first() is not None
+    params = {"cadre_id": cadre_id, "post_id": post_id, "day": day}
+    return (await session.execute(IN_PLAN_ON_DAY, params)).first() is not None
 
 
 async def disciplines_of(session: AsyncSession, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
-    stmt = (
-        select(disciplines.c.measure, disciplines.c.decided_on)
-        .where(disciplines.c.cadre_id == cadre_id, disciplines.c.decided_on <= day)
-        .order_by(disciplines.c.decided_on)
-    )
-    return list((await session.execute(stmt)).mappings().all())
+    params = {"cadre_id": cadre_id, "day": day}
+    return list((await session.execute(DISCIPLINES_UNTIL_DAY, params)).mappings().all())
 
 
 # -------------------------------------------------------------------------------------------- actions
 
 
 async def insert_action(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(X).values(**values))
+    await session.execute(INSERT_ACTION, values)
+
+
+# The organizations an action concerns: made once (an alias's columns are built on first use).
+home = P.alias("home")
+to_org = P.alias("to_org")
+from_org = P.alias("from_org")
+post_org = P.alias("post_org")
 
 
 def _actions() -> Any:
-    home = P.alias("home")
-    to_org = P.alias("to_org")
-    from_org = P.alias("from_org")
-    post_org = P.alias("post_org")
     return (
         select(
             X,
@@ -205,9 +226,22 @@ def _actions() -> Any:
     ), (home, to_org, from_org, post_org)
 
 
+ACTION_BY_ID = _actions()[0].where(X.c.id == bindparam("action_id"))
+# The assignments started or ended by the given actions (one list, bound twice).
+ASSIGNMENTS_TOUCHED = (
+    select(A.c.id, A.c.started_by, A.c.ended_by)
+    .where(
+        or_(
+            A.c.started_by.in_(bindparam("action_ids", expanding=True)),
+            A.c.ended_by.in_(bindparam("action_ids", expanding=True)),
+        )
+    )
+    .order_by(A.c.starts_on, A.c.id)
+)
+
+
 async def get_action(session: AsyncSession, action_id: uuid.UUID) -> RowMapping | None:
-    stmt, _ = _actions()
-    return (await session.execute(stmt.where(X.c.id == action_id))).mappings().first()
+    return (await session.execute(ACTION_BY_ID, {"action_id": action_id})).mappings().first()
 
 
 async def list_actions(
@@ -253,11 +287,7 @@ async def assignments_touched(
     found: dict[uuid.UUID, tuple[list[uuid.UUID], list[uuid.UUID]]] = {i: ([], []) for i in action_ids}
     if not action_ids:
         return found
-    rows = await session.execute(
-        select(A.c.id, A.c.started_by, A.c.ended_by)
-        .where(or_(A.c.started_by.in_(action_ids), A.c.ended_by.in_(action_ids)))
-        .order_by(A.c.starts_on, A.c.id)
-    )
+    rows = await session.execute(ASSIGNMENTS_TOUCHED, {"action_ids": action_ids})
     for assignment_id, started_by, ended_by in rows:
         if started_by in found:
             found[started_by][0].append(assignment_id)

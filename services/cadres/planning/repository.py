@@ -9,7 +9,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, or_, select, update
+from sqlalchemy import Date, and_, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,8 +31,8 @@ Q = AttainedLevel.__table__
 K = Cadre.__table__
 
 
-def in_force_on(day: dt.date) -> Any:
-    """Plan entries in force on the day (added, not yet removed)."""
+def in_force_on(day: Any) -> Any:
+    """Plan entries in force on the day (added, not yet removed); ``day``: a date or a bound parameter."""
     return and_(L.c.added_on <= day, or_(L.c.removed_on.is_(None), L.c.removed_on > day))
 
 
@@ -44,19 +44,65 @@ def _with_post() -> Any:
     )
 
 
+# The statements of adding a plan entry (and of the qualification events) are built once, here, and
+# executed with parameters: building a statement (coercing its columns, then computing its cache key) costs
+# more CPU than running it.
+DAY = bindparam("day", type_=Date)
+PLAN_BY_ID = _with_post().where(L.c.id == bindparam("plan_id"))
+INSERT_PLAN = insert(L)  # the columns are those of the parameters given
+LOCK_CADRE = select(K.c.id).where(K.c.id == bindparam("cadre_id")).with_for_update()
+LOCK_POST = select(T.c.id).where(T.c.id == bindparam("post_id")).with_for_update()
+NOT_REMOVED_EXISTS = (
+    select(L.c.id)
+    .where(
+        L.c.cadre_id == bindparam("cadre_id"),
+        L.c.post_id == bindparam("post_id"),
+        L.c.term == bindparam("term"),
+        L.c.removed_on.is_(None),
+    )
+    .limit(1)
+)
+CANDIDATES_FOR_POST = (
+    select(func.count())
+    .select_from(L)
+    .where(L.c.post_id == bindparam("post_id"), L.c.term == bindparam("term"), in_force_on(DAY))
+)
+POSTS_OF_CADRE_AT_LEVEL = (
+    select(func.count(func.distinct(L.c.post_id)))
+    .select_from(L.join(T, T.c.id == L.c.post_id).join(P, P.c.id == T.c.org_id))
+    .where(
+        L.c.cadre_id == bindparam("cadre_id"),
+        L.c.term == bindparam("term"),
+        in_force_on(DAY),
+        P.c.level == bindparam("level"),
+    )
+)
+HELD_POSTS = (
+    select(T.c.id, T.c.title, T.c.category, P.c.level.label("org_level"), A.c.starts_on)
+    .select_from(A.join(T, T.c.id == A.c.post_id).join(P, P.c.id == T.c.org_id, isouter=True))
+    .where(A.c.cadre_id == bindparam("cadre_id"), holding_on(DAY))
+)
+DISCIPLINES_UNTIL = (
+    select(D)
+    .where(D.c.cadre_id == bindparam("cadre_id"), D.c.decided_on <= bindparam("until", type_=Date))
+    .order_by(D.c.decided_on)
+)
+INSERT_ATTAINED = insert(Q)
+
+
 async def get(session: AsyncSession, plan_id: uuid.UUID) -> RowMapping | None:
-    return (await session.execute(_with_post().where(L.c.id == plan_id))).mappings().first()
+    return (await session.execute(PLAN_BY_ID, {"plan_id": plan_id})).mappings().first()
 
 
 async def insert_plan(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(L).values(**values))
+    await session.execute(INSERT_PLAN, values)
 
 
 async def lock_for_planning(session: AsyncSession, *, cadre_id: uuid.UUID, post_id: uuid.UUID) -> None:
     """Serialize plan entries of one cadre and of one post (PostgreSQL row locks; SQLite has one writer), so
     two concurrent requests cannot both take the last candidate place of a post or of a cadre's level."""
-    await session.execute(select(K.c.id).where(K.c.id == cadre_id).with_for_update())
-    await session.execute(select(T.c.id).where(T.c.id == post_id).with_for_update())
+    await session.execute(LOCK_CADRE, {"cadre_id": cadre_id})
+    await session.execute(LOCK_POST, {"post_id": post_id})
 
 
 async def remove_plan(session: AsyncSession, plan_id: uuid.UUID, *, removed_on: dt.date, reason: str) -> None:
@@ -75,45 +121,30 @@ async def not_removed_of_cadre(session: AsyncSession, cadre_id: uuid.UUID) -> li
 async def not_removed_exists(
     session: AsyncSession, *, cadre_id: uuid.UUID, post_id: uuid.UUID, term: str
 ) -> bool:
-    stmt = select(L.c.id).where(
-        L.c.cadre_id == cadre_id, L.c.post_id == post_id, L.c.term == term, L.c.removed_on.is_(None)
-    )
-    return (await session.execute(stmt.limit(1))).first() is not None
+    params = {"cadre_id": cadre_id, "post_id": post_id, "term": term}
+    return (await session.execute(NOT_REMOVED_EXISTS, params)).first() is not None
 
 
 async def candidates_for_post(session: AsyncSession, *, post_id: uuid.UUID, term: str, day: dt.date) -> int:
-    stmt = (
-        select(func.count()).select_from(L).where(L.c.post_id == post_id, L.c.term == term, in_force_on(day))
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    params = {"post_id": post_id, "term": term, "day": day}
+    return int((await session.execute(CANDIDATES_FOR_POST, params)).scalar_one())
 
 
 async def posts_of_cadre_at_level(
     session: AsyncSession, *, cadre_id: uuid.UUID, term: str, day: dt.date, level: str
 ) -> int:
-    stmt = (
-        select(func.count(func.distinct(L.c.post_id)))
-        .select_from(L.join(T, T.c.id == L.c.post_id).join(P, P.c.id == T.c.org_id))
-        .where(L.c.cadre_id == cadre_id, L.c.term == term, in_force_on(day), P.c.level == level)
-    )
-    return int((await session.execute(stmt)).scalar_one())
+    params = {"cadre_id": cadre_id, "term": term, "day": day, "level": level}
+    return int((await session.execute(POSTS_OF_CADRE_AT_LEVEL, params)).scalar_one())
 
 
 async def held_posts(session: AsyncSession, *, cadre_id: uuid.UUID, day: dt.date) -> list[RowMapping]:
     """The posts the cadre holds on the day, with their category, organization level and since when."""
-    stmt = (
-        select(
-            T.c.id, T.c.title, T.c.category, P.c.level.label("org_level"), A.c.starts_on,
-        )
-        .select_from(A.join(T, T.c.id == A.c.post_id).join(P, P.c.id == T.c.org_id, isouter=True))
-        .where(A.c.cadre_id == cadre_id, holding_on(day))
-    )  # fmt: skip
-    return list((await session.execute(stmt)).mappings().all())
+    return list((await session.execute(HELD_POSTS, {"cadre_id": cadre_id, "day": day})).mappings().all())
 
 
 async def disciplines_of(session: AsyncSession, cadre_id: uuid.UUID, *, until: dt.date) -> list[RowMapping]:
-    stmt = select(D).where(D.c.cadre_id == cadre_id, D.c.decided_on <= until).order_by(D.c.decided_on)
-    return list((await session.execute(stmt)).mappings().all())
+    params = {"cadre_id": cadre_id, "until": until}
+    return list((await session.execute(DISCIPLINES_UNTIL, params)).mappings().all())
 
 
 async def list_rows(
@@ -283,4 +314,4 @@ async def current_assignment_starts(
 
 
 async def insert_attained(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(Q).values(**values))
+    await session.execute(INSERT_ATTAINED, values)

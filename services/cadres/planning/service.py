@@ -39,7 +39,6 @@ from services.cadres.planning import repository as repo
 from services.cadres.planning.schemas import PlanCreate, PlanRemoval
 from services.cadres.posts import service as posts_service
 from shared.auth import Principal, require_role
-from shared.orgtree import repository as orgtree_repo
 from shared.orgtree.directory import require_org
 from shared.orgtree.scope import scope_path, within
 from shared.problems import NotFound, Problem, Unprocessable
@@ -205,13 +204,12 @@ async def _prepare(
             f"{cadre['full_name']} is already planned for this post for {body.term}.",
             slug="already-planned",
         )
-    org = await orgtree_repo.by_id(session, post["org_id"])
     found = await findings_for(
         session,
         rulebook,
         cadre=cadre,
         post=post,
-        post_level=org["level"] if org is not None else None,
+        post_level=post["org_level"],  # None: the organization is not in the projection
         term=body.term,
         day=body.added_on,
     )

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import Date, and_, bindparam, func, insert, or_, select
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,12 +20,12 @@ A = Assignment.__table__
 P = ProjectedOrganization.__table__
 
 
-def holding_on(day: dt.date) -> Any:
-    """Assignments in force on the day (started, not ended)."""
+def holding_on(day: Any) -> Any:
+    """Assignments in force on the day (started, not ended); ``day``: a date or a bound parameter."""
     return and_(A.c.starts_on <= day, or_(A.c.ends_on.is_(None), A.c.ends_on > day))
 
 
-def _posts_with_holders(day: dt.date) -> Any:
+def _posts_with_holders(day: Any) -> Any:
     holders = (
         select(func.count()).select_from(A).where(A.c.post_id == T.c.id, holding_on(day)).scalar_subquery()
     )
@@ -34,16 +34,26 @@ def _posts_with_holders(day: dt.date) -> Any:
         P.c.name.label("org_name"),
         P.c.path.label("org_path"),
         P.c.status.label("org_status"),  # None: the organization is not in the projection
+        P.c.level.label("org_level"),  # what planning ranks the post by
         holders.label("holders"),
     ).join(P, P.c.id == T.c.org_id, isouter=True)
 
 
+# Built once and executed with parameters: building a statement costs more CPU than running it.
+POST_WITH_HOLDERS_BY_ID = _posts_with_holders(bindparam("day", type_=Date)).where(
+    T.c.id == bindparam("post_id")
+)
+INSERT_POST = insert(T)  # the columns are those of the parameters given
+
+
 async def get(session: AsyncSession, post_id: uuid.UUID, day: dt.date) -> RowMapping | None:
-    return (await session.execute(_posts_with_holders(day).where(T.c.id == post_id))).mappings().first()
+    return (
+        (await session.execute(POST_WITH_HOLDERS_BY_ID, {"post_id": post_id, "day": day})).mappings().first()
+    )
 
 
 async def insert_post(session: AsyncSession, **values: Any) -> None:
-    await session.execute(insert(T).values(**values))
+    await session.execute(INSERT_POST, values)
 
 
 async def list_rows(

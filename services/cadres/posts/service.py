@@ -22,7 +22,7 @@ from shared.problems import NotFound, Problem, Unprocessable
 WRITE_ROLES = ("personnel",)
 
 
-def to_read(row: RowMapping) -> dict[str, Any]:
+def to_read(row: RowMapping | dict[str, Any]) -> dict[str, Any]:
     return {
         "id": str(row["id"]), "org_id": str(row["org_id"]), "org_name": row["org_name"],
         "title": row["title"],
@@ -64,17 +64,17 @@ async def define(
         )
     post_id = uuid.uuid4()
     requirements = body.requirements.model_dump(mode="json")
-    await repo.insert_post(
-        session,
-        id=post_id,
-        org_id=body.org_id,
-        title=body.title.strip(),
-        category=body.category.value,
-        seats=body.seats,
-        required_theory_level=requirements["theory_level"],
-        min_years_in_prior_post=requirements["min_years_in_prior_post"],
-        version=1,
-    )
+    row = {
+        "id": post_id,
+        "org_id": body.org_id,
+        "title": body.title.strip(),
+        "category": body.category.value,
+        "seats": body.seats,
+        "required_theory_level": requirements["theory_level"],
+        "min_years_in_prior_post": requirements["min_years_in_prior_post"],
+        "version": 1,
+    }
+    await repo.insert_post(session, **row)
     await record_event(
         session,
         service="cadres",
@@ -90,4 +90,6 @@ async def define(
             "requirements": requirements,
         },
     )
-    return to_read(await visible(session, principal, post_id, dt.date.today()))
+    # The answer is the row just inserted, in scope (checked above), with its organization's name and no
+    # holder yet (no assignment can name a new id), as reading it back would give — without the query.
+    return to_read({**row, "org_name": org["name"], "holders": 0})
