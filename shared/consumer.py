@@ -280,6 +280,7 @@ class Consumer:
                 event.id,
                 delivered,
                 exc,
+                exc_info=exc,  # the traceback, once, where operators look for dead letters
             )
             await self._dead_letter(msg, event.id, f"{type(exc).__name__}: {exc}", attempts=delivered)
             return

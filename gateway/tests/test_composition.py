@@ -326,7 +326,9 @@ async def test_profile_does_not_wait_for_a_slow_training_past_its_deadline(world
         r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
         elapsed = time.perf_counter() - started
     assert r.status_code == 200, r.text
-    assert elapsed < PART_DEADLINE + 0.25, elapsed
+    # Well before training's 2 s: the answer did not wait for it. (Services and gateway share this test's one
+    # event loop, so the exact deadline + 50 ms is checked on real processes in tests/test_e2e_gateway.py.)
+    assert elapsed < world.fake.delay - 0.5, elapsed
     assert {e["code"] for e in r.json()["errors"]} == {"timeout"}
     assert r.json()["data"]["cadre"]["id"] == world.ids["cadre"]
 
@@ -345,7 +347,7 @@ async def test_profile_is_502_when_cadres_is_down_and_504_when_it_hangs(world: W
         r = await gateway.get(f"/api/v1/cadres/{world.ids['cadre']}/profile", headers=world.auth())
         assert r.status_code == 504
         assert r.json()["type"] == "/problems/upstream-timeout"
-        assert time.perf_counter() - started < 0.4 + 0.25
+        assert time.perf_counter() - started < 1.0  # the hung call is cut at 0.4 s, not waited for
 
 
 # --- overview ---------------------------------------------------------------------------------------------

@@ -165,9 +165,14 @@ ServiceRunner = Callable[..., Any]
 
 @pytest.fixture
 def run_service(
-    tmp_path: Path, nats_server: NatsServer, database_provider: DatabaseProvider
+    tmp_path: Path, nats_server: NatsServer, database_provider: DatabaseProvider, nats_handle: Any
 ) -> Callable[..., Any]:
-    """``async with run_service("orgs", create_app) as svc:`` — the real app on a fresh database."""
+    """``async with run_service("orgs", create_app) as svc:`` — the real app on a fresh database.
+
+    Each test starts with no stream on the session's NATS server (``nats_handle`` deletes them, and with them
+    the durable consumers): otherwise a service's durable consumer would resume where an earlier test's left
+    off, and events of that test — some of them deliberately malformed — would be redelivered to this one.
+    """
 
     @asynccontextmanager
     async def run(
