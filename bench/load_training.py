@@ -30,6 +30,7 @@ for p in (str(ROOT), str(Path(__file__).resolve().parent)):
 
 import generate_cadres as gc  # noqa: E402
 import generate_training as gt  # noqa: E402
+from load_cadres import asyncpg_dsn  # noqa: E402
 from sqlalchemy import Table, insert, text  # noqa: E402
 
 from services.training.courses.models import Course  # noqa: E402
@@ -87,10 +88,6 @@ class Loaded:
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
-
-
-def asyncpg_dsn(url: str) -> str:
-    return "postgresql://" + url.split("://", 1)[1]
 
 
 def _pg_records(name: str, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:

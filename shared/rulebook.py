@@ -74,22 +74,23 @@ class Rulebook:
         return cls(rules)
 
     def get(self, rule_id: str, on: dt.date) -> Rule:
-        for rule in reversed(self._by_id.get(rule_id, [])):
-            if rule.holds_on(on):
-                return rule
+        rule = self.find(rule_id, on)
+        if rule is not None:
+            return rule
         raise RuleNotInForce(f"no rule {rule_id!r} in force on {on.isoformat()}")
 
     def value(self, rule_id: str, on: dt.date) -> Any:
         return self.get(rule_id, on).value
 
+    def find(self, rule_id: str, on: dt.date) -> Rule | None:
+        """The rule in force on the day, or None (a check whose rule is not in force is not made)."""
+        for rule in reversed(self._by_id.get(rule_id, [])):
+            if rule.holds_on(on):
+                return rule
+        return None
+
     def in_force(self, on: dt.date) -> list[Rule]:
-        found = []
-        for rule_id in sorted(self._by_id):
-            try:
-                found.append(self.get(rule_id, on))
-            except RuleNotInForce:
-                continue
-        return found
+        return [rule for rule_id in sorted(self._by_id) if (rule := self.find(rule_id, on)) is not None]
 
 
 def _as_date(value: Any) -> dt.date:

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.personnel import repository as repo
 from services.cadres.personnel.schemas import STARTS, ActionKind
-from shared.rulebook import Finding, Rule, Rulebook, RuleNotInForce, finding
+from shared.rulebook import Finding, Rulebook, finding
 
 PLANNED = frozenset({ActionKind.appointment, ActionKind.rotation})
 TENURED = frozenset({ActionKind.appointment, ActionKind.rotation})
@@ -62,13 +62,6 @@ def minus_working_days(day: dt.date, count: int) -> dt.date:
     return day
 
 
-def in_force(rulebook: Rulebook, rule_id: str, day: dt.date) -> Rule | None:
-    try:
-        return rulebook.get(rule_id, day)
-    except RuleNotInForce:
-        return None
-
-
 def retirement_day(rulebook: Rulebook, birth_date: dt.date, gender: str, from_day: dt.date) -> dt.date | None:
     """The first day on or after ``from_day`` on which the cadre has reached the retirement age in force then.
 
@@ -77,14 +70,14 @@ def retirement_day(rulebook: Rulebook, birth_date: dt.date, gender: str, from_da
     """
     day = from_day
     for _ in range(100):
-        rule = in_force(rulebook, "cadres.retirement_age", day)
+        rule = rulebook.find("cadres.retirement_age", day)
         if rule is None:
             return None
         years, months = rule.value[gender]
         reached = add_months(birth_date, 12 * int(years) + int(months))
         if reached <= day:
             return day
-        later = in_force(rulebook, "cadres.retirement_age", reached)
+        later = rulebook.find("cadres.retirement_age", reached)
         if later is None or later.valid_from == rule.valid_from:
             return reached
         day = reached
@@ -115,7 +108,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     day = p.effective_on
     post = p.post
     if post is not None and p.kind in PLANNED:
-        rule = in_force(rulebook, "planning.required_for_appointment", day)
+        rule = rulebook.find("planning.required_for_appointment", day)
         if (
             rule is not None
             and rule.value
@@ -133,7 +126,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     if p.kind in FULL_TERM:
         found += _full_term(rulebook, p)
     if post is not None and p.kind in STARTS:
-        rule = in_force(rulebook, "appointments.free_seat", day)
+        rule = rulebook.find("appointments.free_seat", day)
         if rule is not None and rule.value:
             held = await _holders(session, p, post)
             if held >= post["seats"]:
@@ -146,7 +139,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     if p.kind in BARRED:
         found += await _disciplines(session, rulebook, p)
     if p.kind is ActionKind.reappointment and p.renewed is not None and p.renewed["term_ends_on"]:
-        rule = in_force(rulebook, "appointments.reappointment_notice", day)
+        rule = rulebook.find("appointments.reappointment_notice", day)
         if rule is not None:
             deadline = minus_working_days(p.renewed["term_ends_on"], int(rule.value))
             if p.decided_on > deadline:
@@ -163,7 +156,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
 
 
 async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: RowMapping) -> list[Finding]:
-    rule = in_force(rulebook, "appointments.min_years_in_current_post", p.effective_on)
+    rule = rulebook.find("appointments.min_years_in_current_post", p.effective_on)
     if rule is None:
         return []
     held = [a for a in p.current if a["post_id"] != post["id"]]
@@ -193,7 +186,7 @@ async def _holders(session: AsyncSession, p: Proposal, post: RowMapping) -> int:
 
 
 def _full_term(rulebook: Rulebook, p: Proposal) -> list[Finding]:
-    rule = in_force(rulebook, "appointments.full_term_before_age_limit", p.effective_on)
+    rule = rulebook.find("appointments.full_term_before_age_limit", p.effective_on)
     if rule is None:
         return []
     retires = retirement_day(rulebook, p.cadre["birth_date"], p.cadre["gender"], p.effective_on)
@@ -210,7 +203,7 @@ def _full_term(rulebook: Rulebook, p: Proposal) -> list[Finding]:
 
 
 async def _disciplines(session: AsyncSession, rulebook: Rulebook, p: Proposal) -> list[Finding]:
-    rule = in_force(rulebook, "appointments.disciplinary_bar", p.effective_on)
+    rule = rulebook.find("appointments.disciplinary_bar", p.effective_on)
     if rule is None:
         return []
     months: dict[str, Any] = rule.value

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from services.cadres.personnel import repository as repo
 from services.cadres.personnel import service
-from services.cadres.personnel.checks import in_force, minus_working_days
+from services.cadres.personnel.checks import minus_working_days
 from services.cadres.personnel.schemas import (
     ActionCreate,
     ActionKind,
@@ -173,7 +173,7 @@ async def list_due(
     items = []
     for row in rows:
         # The notice period in force when the term ends (else today's); none in force: no deadline.
-        rule = in_force(rulebook, NOTICE_RULE, row["term_ends_on"]) or in_force(rulebook, NOTICE_RULE, day)
+        rule = rulebook.find(NOTICE_RULE, row["term_ends_on"]) or rulebook.find(NOTICE_RULE, day)
         deadline = minus_working_days(row["term_ends_on"], int(rule.value)) if rule else None
         items.append({**service.assignment_read(row), "notice_deadline": deadline})
     return {

@@ -23,14 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.training.enrollments import repository as repo
 from services.training.levels import education_rank, theory_name
-from shared.rulebook import Finding, Rule, Rulebook, RuleNotInForce, finding
-
-
-def in_force(rulebook: Rulebook, rule_id: str, day: dt.date) -> Rule | None:
-    try:
-        return rulebook.get(rule_id, day)
-    except RuleNotInForce:
-        return None
+from shared.rulebook import Finding, Rulebook, finding
 
 
 def age_on(birth_date: dt.date, day: dt.date) -> int:
@@ -53,12 +46,12 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     level, name = course["theory_level"], cadre["full_name"]
     found: list[Finding] = []
     if level == "intermediate":
-        rule = in_force(rulebook, "enrollment.intermediate_party_member", day)
+        rule = rulebook.find("enrollment.intermediate_party_member", day)
         if rule is not None and rule.value and cadre["member_id"] is None:
             found.append(
                 finding(rule, f"{name} is not a Party member: intermediate theory is for Party members.")
             )
-        rule = in_force(rulebook, "enrollment.intermediate_min_education", day)
+        rule = rulebook.find("enrollment.intermediate_min_education", day)
         if rule is not None and education_rank(cadre["education"]) < education_rank(str(rule.value)):
             found.append(
                 finding(
@@ -67,7 +60,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
                     "which intermediate theory needs.",
                 )
             )
-        rule = in_force(rulebook, "enrollment.in_service_intermediate_min_age", day)
+        rule = rulebook.find("enrollment.in_service_intermediate_min_age", day)
         if (
             rule is not None
             and course["mode"] == "in_service"
@@ -85,7 +78,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
                     )
                 )
     if level == "advanced":
-        rule = in_force(rulebook, "enrollment.advanced_posts", day)
+        rule = rulebook.find("enrollment.advanced_posts", day)
         if rule is not None:
             levels, categories = set(rule.value["levels"]), set(rule.value["categories"])
             posts = await repo.posts_of(session, cadre["id"], day)
@@ -98,7 +91,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
                         "is for them.",
                     )
                 )
-    rule = in_force(rulebook, "enrollment.not_already_attained", day)
+    rule = rulebook.find("enrollment.not_already_attained", day)
     if rule is not None and rule.value and p.attained_rank >= int(course["theory_rank"]):
         found.append(
             finding(
