@@ -21,7 +21,7 @@ from fastapi.responses import HTMLResponse, Response
 from gateway import health
 from gateway.composition import router as composition_router
 from gateway.composition.calls import install_composition_handlers
-from gateway.forwarding import API_PREFIX, make_forwarding_route
+from gateway.forwarding import API_PREFIX, ForwardingShortcut, make_forwarding_route
 from gateway.observability import GatewayMetrics, RequestContextMiddleware
 from gateway.openapi import OpenAPICatalog
 from gateway.resilience import CircuitBreaker, RetryPolicy
@@ -126,8 +126,11 @@ def create_app(settings: CommonSettings | None = None) -> FastAPI:
     # /api/v1/cadres/{id}/profile is answered by the gateway itself.
     app.include_router(composition_router)
     install_composition_handlers(app)
-    app.router.routes.append(make_forwarding_route(table, metrics))  # the catch-all: keep it last
+    forwarding = make_forwarding_route(table, metrics)
+    app.router.routes.append(forwarding)  # the catch-all: keep it last
 
+    # Inside the request context (ids, logs, metrics, errors), so a forwarded call skips only the routing.
+    app.add_middleware(ForwardingShortcut, forwarding=forwarding, own_routes=app.router.routes)
     app.add_middleware(RequestContextMiddleware, metrics=metrics)
     if origins := gateway_settings.cors_origin_list:
         # Outermost, so that even errors answered by the inner layers carry the CORS headers.

@@ -6,6 +6,11 @@ write) and the message is nak'ed *with a delay* from ``backoff`` (a bare nak red
 ``max_deliver``-th delivery it is written to ``dead_letters`` and terminated, and the consumer goes on.
 A body that is not a CloudEvent goes to ``dead_letters`` at once.
 
+A fetched batch is applied in one transaction (one inbox look-up, the handlers in delivery order, one
+insert of the inbox rows, one commit, then the acks): the commit and the session, not the handlers, were
+most of an event's cost. If anything in the batch fails, the whole transaction rolls back and the batch is
+applied again one message per transaction, so a failure stays the failing event's alone.
+
 Ordering: JetStream delivers a stream in order, but a retried message comes back after later ones, and a
 re-published event may arrive late. Handlers keep, per aggregate, the last applied CloudEvent
 ``sequence`` and ignore an event whose ``sequence`` is not greater (a stale event), so applying events
@@ -56,6 +61,9 @@ inbox = Table(
 # Built once: one of each per event applied.
 _SEEN = select(inbox.c.event_id).where(
     inbox.c.consumer == bindparam("b_consumer"), inbox.c.event_id == bindparam("b_event_id")
+)
+_SEEN_MANY = select(inbox.c.event_id).where(
+    inbox.c.consumer == bindparam("b_consumer"), inbox.c.event_id.in_(bindparam("b_ids", expanding=True))
 )
 _RECORD = insert(inbox)
 
@@ -237,11 +245,57 @@ class Consumer:
                     messages = await sub.fetch(self.batch, timeout=self.fetch_timeout)
                 except (TimeoutError, NatsTimeoutError):
                     continue  # nothing to do (nats-py raises on an empty fetch)
-                for msg in messages:
-                    await self.process(msg)
+                await self.process_batch(messages)
         finally:
             with contextlib.suppress(Exception):
                 await sub.unsubscribe()
+
+    # --- a batch -------------------------------------------------------------------------------------
+
+    async def process_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply a fetched batch in one transaction; on any failure, one message per transaction."""
+        parsed: list[tuple[Msg, CloudEvent]] = []
+        for msg in messages:
+            try:
+                parsed.append((msg, CloudEvent.parse(msg.data)))
+            except ValueError as exc:
+                await self._dead_letter(msg, _event_id_of(msg), str(exc), attempts=_delivered(msg))
+        if len(parsed) <= 1:
+            for msg, event in parsed:
+                await self._apply(msg, event)
+            return
+        try:
+            async with self._db.transaction() as session:
+                ids = list({event.id for _, event in parsed})
+                seen = set(
+                    (await session.execute(_SEEN_MANY, {"b_consumer": self.name, "b_ids": ids})).scalars()
+                )
+                rows = []
+                for _, event in parsed:
+                    if event.id in seen:
+                        continue  # applied before, or twice in this batch
+                    token = event_id_var.set(event.id)
+                    try:
+                        await self._handler(session, event)
+                    finally:
+                        event_id_var.reset(token)
+                    seen.add(event.id)
+                    rows.append({"consumer": self.name, "event_id": event.id, "processed_at": utcnow()})
+                if rows:
+                    await session.execute(_RECORD, rows)
+        except Exception as exc:
+            log.info(
+                "consumer %s: a batch of %d failed (%s); applying it one by one",
+                self.durable,
+                len(parsed),
+                exc,
+            )
+            for msg, event in parsed:
+                await self._apply(msg, event)
+            return
+        for msg, _ in parsed:
+            await msg.ack()
+        self._processed.inc(len(parsed))
 
     # --- one message ---------------------------------------------------------------------------------
 
@@ -252,6 +306,9 @@ class Consumer:
         except ValueError as exc:
             await self._dead_letter(msg, _event_id_of(msg), str(exc), attempts=_delivered(msg))
             return
+        await self._apply(msg, event)
+
+    async def _apply(self, msg: Msg, event: CloudEvent) -> None:
         token = event_id_var.set(event.id)
         try:
             try:
