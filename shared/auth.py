@@ -91,6 +91,7 @@ class TokenVerifier:
         self.issuer = settings.jwt_issuer
         self._jwks: jwt.PyJWKClient | None = None
         self._key: bytes | None = None
+        self._cache: dict[str, tuple[Principal, float]] = {}
         if settings.jwks_url:
             self._jwks = jwt.PyJWKClient(settings.jwks_url, cache_keys=True, lifespan=300)
             self.algorithms = PROD_ALGORITHMS
@@ -98,7 +99,26 @@ class TokenVerifier:
             self._key = dev_key if dev_key is not None else load_or_create_dev_key(settings.dev_key_path)
             self.algorithms = DEV_ALGORITHMS
 
+    # A verified token is kept (its principal) until its expiry, at most CACHE_SECONDS: a client sends the
+    # same token with every request, and verifying it again (base64, JSON, HMAC or RSA) costs more than many
+    # an answer. The bound on time covers a key withdrawn from the JWKS; the bound on size, a flood of tokens.
+    CACHE_SECONDS = 60.0
+    CACHE_SIZE = 4096
+
     def verify(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        now = time.time()
+        if cached is not None:
+            if now < cached[1]:
+                return cached[0]
+            del self._cache[token]
+        principal, expires = self._verify(token)
+        if len(self._cache) >= self.CACHE_SIZE:
+            self._cache.clear()
+        self._cache[token] = (principal, min(expires, now + self.CACHE_SECONDS))
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             key: Any = self._key
             if self._jwks is not None:
@@ -121,9 +141,10 @@ class TokenVerifier:
             org_scope = uuid.UUID(scope) if scope else None
         except (ValueError, TypeError) as exc:
             raise unauthorized("The token's org_scope claim is not an organization id.") from exc
-        return Principal(
+        principal = Principal(
             sub=str(claims["sub"]), roles=frozenset(roles) & ROLES, org_scope=org_scope, token=token
         )
+        return principal, float(claims["exp"])
 
 
 def unauthorized(detail: str) -> Problem:

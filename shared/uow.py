@@ -94,7 +94,7 @@ def _replay(stored: idempotency.StoredAnswer, fingerprint: str) -> Response:
     )
 
 
-def get_session(request: Request) -> AsyncSession:
+async def get_session(request: Request) -> AsyncSession:  # async: FastAPI runs a plain def in a thread
     session = request.scope.get("tochuc.session")
     if session is None:
         raise RuntimeError("this route does not use UnitOfWorkRoute")

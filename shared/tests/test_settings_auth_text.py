@@ -100,6 +100,39 @@ def test_dev_tokens_round_trip_and_are_checked(tmp_path: Path) -> None:
         verifier.verify(mint_token(b"not-the-key-" * 4, sub="x", roles=["admin"]))
 
 
+def test_a_verified_token_is_kept_until_it_expires_and_no_longer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = CommonSettings(data_dir=tmp_path)
+    verifier = TokenVerifier(settings)
+    key = load_or_create_dev_key(settings.dev_key_path)
+    decoded: list[str] = []
+    decode = verifier._verify
+
+    def counting(token: str) -> tuple[Principal, float]:
+        decoded.append(token)
+        return decode(token)
+
+    monkeypatch.setattr(verifier, "_verify", counting)
+    short = mint_token(key, sub="an", roles=["viewer"], ttl=30)
+    long = mint_token(key, sub="an", roles=["viewer"], ttl=3600)
+    first = verifier.verify(short)
+    assert verifier.verify(short) is first and len(decoded) == 1  # kept: not decoded again
+
+    now = time.time()
+    monkeypatch.setattr("shared.auth.time.time", lambda: now + 31)  # past the token's exp
+    verifier.verify(short)  # (PyJWT's own clock still says valid: what matters is that it was asked)
+    assert len(decoded) == 2
+
+    # A long-lived token is decoded again after CACHE_SECONDS (a key withdrawn from the JWKS takes effect).
+    verifier.verify(long)
+    verifier.verify(long)
+    assert len(decoded) == 3
+    monkeypatch.setattr("shared.auth.time.time", lambda: now + 31 + TokenVerifier.CACHE_SECONDS + 1)
+    verifier.verify(long)
+    assert len(decoded) == 4
+
+
 @pytest.fixture
 def jwks_server() -> Iterator[tuple[str, rsa.RSAPrivateKey]]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
