@@ -21,7 +21,8 @@ from services.demo import admin_token
 from services.demo.plan import build_plan, expected_report
 from shared.settings import CommonSettings
 from shared.testing.nats import free_port
-from shared.testing.service import _pg_admin, asyncpg_url, pg_admin_url, test_backend
+from shared.testing.service import _pg_admin, asyncpg_url, pg_admin_url
+from shared.testing.service import test_backend as backend  # aliased: pytest collects test_* names
 
 REPO = Path(__file__).resolve().parents[1]
 TOCHUC = str(Path(sys.executable).parent / "tochuc")
@@ -68,7 +69,7 @@ def test_the_plan_is_deterministic_and_of_the_intended_size() -> None:
 
 def _pg_databases() -> dict[str, str]:
     """Under ``make test-pg``: one scratch database per service for the stack (created here)."""
-    if test_backend() == "sqlite":
+    if backend() == "sqlite":
         return {}
     names = {s: f"tochuc_demo_{os.getpid()}_{s}" for s in SERVICES}
     asyncio.run(_pg_admin([f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in names.values()]
