@@ -50,8 +50,8 @@ CADRE_COLUMNS = (
     "declared_theory_level", "declared_rank", "status", "sequence", "updated_at",
 )  # fmt: skip
 POST_COLUMNS = (
-    "id", "org_id", "title", "category", "seats", "required_theory_level", "required_rank", "sequence",
-    "updated_at",
+    "id", "org_id", "org_path", "title", "category", "seats", "required_theory_level", "required_rank",
+    "sequence", "updated_at",
 )  # fmt: skip
 ASSIGNMENT_COLUMNS = (
     "id", "cadre_id", "post_id", "org_id", "starts_on", "ends_on", "term_ends_on", "sequence", "ended_sequence",
@@ -197,10 +197,13 @@ def build(*, scale: float = 1.0, seed: int = 1) -> TrainingData:
     """Everything but the per-cadre batches: the projection of organizations and posts, the catalogue."""
     cadres = gc.build(scale=scale, seed=seed)
     rng = random.Random(f"{seed}/training")
+    org_id_at, org_path_at = gc.ORG_COLUMNS.index("id"), gc.ORG_COLUMNS.index("path")
+    org_paths = {org[org_id_at]: org[org_path_at] for org in cadres.orgs}
     posts = [
         (
             post_id,
             org_id,
+            org_paths[org_id],
             title,
             category,
             seats,
@@ -269,7 +272,7 @@ def main() -> None:
         levels.update(e[12] or e[11] for e in batch.enrollments)
     print(json.dumps({
         "organizations": len(data.orgs), "posts": len(data.posts),
-        "posts_with_requirement": sum(1 for p in data.posts if p[5]), "programmes": len(data.programmes),
+        "posts_with_requirement": sum(1 for p in data.posts if p[6]), "programmes": len(data.programmes),
         "courses": len(data.courses), **counts, "enrollments_by_status": dict(statuses.most_common()),
         "enrollments_by_level_or_kind": dict(levels.most_common()), "seconds": round(time.perf_counter() - t0, 1),
     }, ensure_ascii=False, indent=2))  # fmt: skip

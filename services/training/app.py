@@ -22,11 +22,11 @@ from services.training.plans.router import router as plans_router
 from services.training.programmes.router import router as programmes_router
 from services.training.projections.directory import CadreDirectory
 from services.training.projections.handlers import CADRE_EVENTS, apply_cadres_event
+from services.training.projections.orgs import ORG_EVENTS, apply_org_event
 from services.training.qualifications.router import router as qualifications_router
 from services.training.stats.router import router as stats_router
 from shared.logs import configure_logging
 from shared.orgtree.directory import OrgDirectory
-from shared.orgtree.handlers import ORG_EVENTS, apply_org_event
 from shared.rulebook import Rulebook
 from shared.service_app import ServiceSpec, Subscription, create_service_app
 from shared.settings import ServiceSettings

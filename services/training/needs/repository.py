@@ -8,9 +8,11 @@ partial index ``ix_enrollments_attained`` (cadre, completed_on, rank)). A page i
 any day and subtree, chosen by the number of posts with a requirement in the subtree:
 
 * **from the posts** (a subtree with at most ``POSTS_FROM_SUBTREE`` such posts — an upper committee has
-  ~1,000): the posts first (the subtree's organizations, a range of paths), then the holders and planned
-  cadres of those posts through ``(post_id, starts_on)`` and ``(post_id, added_on)``, every need of the
-  subtree, sorted. Work grows with the subtree (~5 cadres per post), not with the page.
+  ~1,000; counted first): one statement — the posts (a range of the path each post copies from its
+  organization, ``ix_post_projection_org_path``), the holders and planned cadres of those posts through
+  ``(post_id, starts_on)`` and ``(post_id, added_on)`` (index-only on PostgreSQL), each cadre's highest
+  requirement, then its cadre row once, every candidate of the subtree sorted. Work grows with the subtree
+  (~5 links per post, ~4 per cadre), not with the page.
 * **from the cadres** (the country, a large subtree, one cadre): walk the cadres in ``(sort_key, id)`` order
   (``ix_cadre_projection_sort_key_id``) and keep a cadre when the highest requirement of the posts it holds or
   is planned for that day (within the subtree; through ``(cadre_id, starts_on)``, ``(cadre_id, added_on)``) is
@@ -141,25 +143,50 @@ def _after(sort_key: Any, cadre_id: Any, after: tuple[str, str] | None) -> tuple
     return (or_(sort_key > key, and_(sort_key == key, cadre_id > uuid.UUID(last_id))),)
 
 
-def from_posts(*, day: dt.date, post_ids: Any, after: tuple[str, str] | None, limit: int) -> Any:
-    """The ids of the first ``limit`` cadres in need after ``after``, from the holders and planned cadres of
-    ``post_ids``: each candidate's highest requirement above its declared rank, in sort-key order, then its
-    completions probed in that order until the page is full."""
-    held = select(A.c.cadre_id, A.c.post_id).where(post_ids(A.c.post_id), *_held(day))
-    planned = select(L.c.cadre_id, L.c.post_id).where(post_ids(L.c.post_id), *_planned(day))
-    links = union_all(held, planned).subquery("links")
-    candidates = (
-        select(K.c.id, K.c.sort_key, func.max(T.c.required_rank).label("required"))
-        .select_from(links)
-        .join(T, T.c.id == links.c.post_id)
-        .join(K, K.c.id == links.c.cadre_id)
+def subtree_posts(*, paths: list[str], post_category: str | None) -> Any:
+    """The posts with a requirement in the subtree (``id``, ``required_rank``): a range of the posts' copy of
+    their organization's path (``ix_post_projection_org_path``, index-only on PostgreSQL), and the few posts
+    whose organization was not in the projection when they were defined, by their organization's path."""
+    placed = select(T.c.id, T.c.required_rank).where(
+        T.c.required_rank.is_not(None), *(in_subtree(T.c.org_path, path) for path in paths)
+    )
+    unplaced = (
+        select(T.c.id, T.c.required_rank)
+        .join(P, P.c.id == T.c.org_id)
         .where(
+            T.c.org_path.is_(None),
             T.c.required_rank.is_not(None),
-            T.c.required_rank > K.c.declared_rank,
-            *_active(),
-            *_after(K.c.sort_key, K.c.id, after),
+            *(in_subtree(P.c.path, path) for path in paths),
         )
-        .group_by(K.c.id, K.c.sort_key)
+    )
+    if post_category is not None:
+        placed = placed.where(T.c.category == post_category)
+        unplaced = unplaced.where(T.c.category == post_category)
+    return union_all(placed, unplaced)
+
+
+def from_posts(
+    *, day: dt.date, paths: list[str], post_category: str | None, after: tuple[str, str] | None, limit: int
+) -> Any:
+    """The ids of the first ``limit`` cadres in need after ``after``, from the holders and planned cadres of
+    the subtree's posts (``(post_id, starts_on)``, ``(post_id, added_on)``; index-only on PostgreSQL): each
+    candidate's highest requirement (taken before its cadre is read: above the declared rank or not, the
+    highest is the one that counts), above its declared rank, in sort-key order, then its completions probed
+    in that order until the page is full."""
+    posts = subtree_posts(paths=paths, post_category=post_category).cte("posts")
+    held = select(A.c.cadre_id, posts.c.required_rank).where(A.c.post_id == posts.c.id, *_held(day))
+    planned = select(L.c.cadre_id, posts.c.required_rank).where(L.c.post_id == posts.c.id, *_planned(day))
+    links = union_all(held, planned).subquery("links")
+    highest = (
+        select(links.c.cadre_id, func.max(links.c.required_rank).label("required"))
+        .group_by(links.c.cadre_id)
+        .subquery("highest")
+    )
+    candidates = (
+        select(K.c.id, K.c.sort_key, highest.c.required)
+        .select_from(highest)
+        .join(K, K.c.id == highest.c.cadre_id)
+        .where(highest.c.required > K.c.declared_rank, *_active(), *_after(K.c.sort_key, K.c.id, after))
         .order_by(K.c.sort_key, K.c.id)
         .offset(0)  # a fence: the completions are probed on the sorted candidates, not before sorting
         .subquery("candidates")
@@ -206,18 +233,13 @@ def walk_cadres(
     return stmt.order_by(K.c.sort_key, K.c.id).limit(limit)
 
 
-async def subtree_posts(
+async def count_subtree_posts(
     session: AsyncSession, *, paths: list[str], post_category: str | None, cap: int
-) -> list[uuid.UUID]:
-    """The posts with a requirement in the subtree, at most ``cap + 1`` (more: too many to start from)."""
-    stmt = (
-        select(T.c.id)
-        .join(P, P.c.id == T.c.org_id)
-        .where(T.c.required_rank.is_not(None), *(in_subtree(P.c.path, path) for path in paths))
-    )
-    if post_category is not None:
-        stmt = stmt.where(T.c.category == post_category)
-    return list((await session.scalars(stmt.limit(cap + 1))).all())
+) -> int:
+    """The number of posts with a requirement in the subtree, counted up to ``cap + 1`` (more: too many to
+    start from)."""
+    found = subtree_posts(paths=paths, post_category=post_category).limit(cap + 1).subquery("found")
+    return int(await session.scalar(select(func.count()).select_from(found)) or 0)
 
 
 async def page(
@@ -234,13 +256,13 @@ async def page(
     dialect = session.get_bind().dialect.name
     posts = None
     if paths and cadre_id is None:
-        posts = await subtree_posts(session, paths=paths, post_category=post_category, cap=POSTS_FROM_SUBTREE)
+        posts = await count_subtree_posts(
+            session, paths=paths, post_category=post_category, cap=POSTS_FROM_SUBTREE
+        )
         if not posts:
             return []
-    if posts is not None and len(posts) <= POSTS_FROM_SUBTREE:
-        chosen = from_posts(
-            day=day, post_ids=lambda column: _one_of(column, posts, dialect), after=after, limit=limit + 1
-        )
+    if posts is not None and posts <= POSTS_FROM_SUBTREE:
+        chosen = from_posts(day=day, paths=paths, post_category=post_category, after=after, limit=limit + 1)
     else:
         if dialect == "postgresql":
             # The walk's estimate multiplies per-cadre subplans by a guessed selectivity (~10x the real

@@ -29,6 +29,7 @@ from services.training.projections.models import (
     ProjectedPost,
     utcnow,
 )
+from services.training.projections.orgs import org_path
 from shared.cloudevents import CloudEvent
 from shared.text import vietnamese_sort_key
 
@@ -144,8 +145,11 @@ async def _post_defined(session: AsyncSession, data: dict[str, Any], sequence: i
     }
     row = await _get(session, T, post_id)
     if row is None:
+        values["org_path"] = await org_path(session, values["org_id"])
         await _insert(session, T, {"id": post_id, "sequence": sequence, "updated_at": utcnow(), **values})
     elif sequence > row["sequence"]:
+        if row["org_id"] != values["org_id"] or row["org_path"] is None:
+            values["org_path"] = await org_path(session, values["org_id"])
         await _update(session, T, post_id, {"sequence": sequence, "updated_at": utcnow(), **values})
 
 

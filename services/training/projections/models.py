@@ -11,10 +11,11 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Date, DateTime, Index, Integer, String, Uuid
+from sqlalchemy import Date, DateTime, Index, Integer, String, Uuid, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.training.db import Base
+from shared.tree import PathString
 
 SortString = String(600).with_variant(String(600, collation="C"), "postgresql")
 
@@ -44,14 +45,32 @@ class ProjectedCadre(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
+UNPLACED = text("org_path IS NULL")
+
+
 class ProjectedPost(Base):
-    """A post with its requirement (``required_rank`` null: no theory requirement)."""
+    """A post with its requirement (``required_rank`` null: no theory requirement).
+
+    ``org_path`` copies the materialized path of its organization from the organization projection, so the
+    posts of a subtree are one range scan of ``ix_post_projection_org_path`` (index-only on PostgreSQL). It is
+    null while the organization is not in the projection (a post defined before its organization arrived, or
+    an organization looked up over HTTP): queries then read the organization's path (``ix_post_projection
+    _unplaced``); its ``established`` event fills it in, and ``moved`` rewrites the moved subtree's
+    (``services.training.projections.orgs``)."""
 
     __tablename__ = "post_projection"
-    __table_args__ = (Index("ix_post_projection_org_category", "org_id", "category"),)
+    __table_args__ = (
+        Index("ix_post_projection_org_category", "org_id", "category"),
+        # the posts of a subtree: index-only on PostgreSQL
+        Index(
+            "ix_post_projection_org_path", "org_path", postgresql_include=["id", "required_rank", "category"]
+        ),
+        Index("ix_post_projection_unplaced", "org_id", sqlite_where=UNPLACED, postgresql_where=UNPLACED),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     org_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    org_path: Mapped[str | None] = mapped_column(PathString)
     title: Mapped[str] = mapped_column(String(300))
     category: Mapped[str] = mapped_column(String(32))
     seats: Mapped[int] = mapped_column(Integer, default=1)
@@ -68,7 +87,13 @@ class ProjectedAssignment(Base):
 
     __tablename__ = "assignment_projection"
     __table_args__ = (
-        Index("ix_assignment_projection_post", "post_id", "starts_on"),
+        # the holders of a subtree's posts: index-only on PostgreSQL
+        Index(
+            "ix_assignment_projection_post_cover",
+            "post_id",
+            "starts_on",
+            postgresql_include=["ends_on", "cadre_id"],
+        ),
         Index("ix_assignment_projection_cadre", "cadre_id", "starts_on"),
     )
 
@@ -89,7 +114,12 @@ class ProjectedPlan(Base):
 
     __tablename__ = "plan_projection"
     __table_args__ = (
-        Index("ix_plan_projection_post", "post_id", "added_on"),
+        Index(
+            "ix_plan_projection_post_cover",
+            "post_id",
+            "added_on",
+            postgresql_include=["removed_on", "cadre_id"],
+        ),
         Index("ix_plan_projection_cadre", "cadre_id", "added_on"),
     )
 
