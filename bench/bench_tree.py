@@ -16,6 +16,8 @@ For the chosen backend (``--db sqlite``: a file under bench/out/; ``--db postgre
 
     .venv/bin/python bench/bench_tree.py --db sqlite --scale 0.05
     .venv/bin/python bench/bench_tree.py --db postgresql --scale 1
+    .venv/bin/python bench/bench_tree.py --db postgresql --scale 1 --only read --keep     # prints the name
+    .venv/bin/python bench/bench_tree.py --db postgresql --scale 1 --only read --reuse tochuc_bench_orgs_…
 """
 
 # ruff: noqa: ASYNC110, ASYNC220  (a benchmark driver: long report lines; blocking calls are deliberate)
@@ -107,6 +109,7 @@ async def fresh_database(args: argparse.Namespace, label: str) -> str:
             args.pg_url, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', f'CREATE DATABASE "{name}"']
         )
         args.created.append(name)
+        say(f"  PostgreSQL database {name}{' (kept: --keep)' if args.keep else ''}")
         url = asyncpg_url(args.pg_url, name)
     await asyncio.to_thread(upgrade, "orgs", url)
     return url
@@ -221,13 +224,11 @@ async def bench_reads(
             for run in range(args.runs + 1):  # the first run warms up and is not counted
                 async with db.session() as session:
                     t0 = time.perf_counter()
-                    rows = await repo.subtree(
-                        session, root["path"], as_of, max_depth=root["depth"] + 10, statuses=("active",)
-                    )
+                    rows = await repo.active_subtree_tuples(session, root["path"], as_of, root["depth"] + 10)
                     t1 = time.perf_counter()
                 async with db.session() as session:
                     t2 = time.perf_counter()
-                    await service.tree(session, principal, org_id, as_of, 10)
+                    await service.tree_json(session, principal, org_id, as_of, 10)
                     t3 = time.perf_counter()
                 c0 = time.process_time()
                 t4 = time.perf_counter()
@@ -260,7 +261,7 @@ async def bench_reads(
             say(
                 f"  {what} ({tree.nodes[index].code}) as_of {as_of}: {size:,} nodes in the HTTP tree "
                 f"({body_kb:,.0f} KiB), repo query {len(rows):,} rows; medians of {args.runs}: "
-                f"repo {entry['repo_ms']:.1f} ms · service.tree {entry['service_ms']:.1f} ms · "
+                f"repo {entry['repo_ms']:.1f} ms · service.tree_json {entry['service_ms']:.1f} ms · "
                 f"HTTP {entry['http_ms']:.1f} ms (CPU {entry['http_cpu_ms']:.1f} ms)"
                 f"{'  [target < 100 ms: ' + ('MET' if entry['http_ms'] < 100 else 'MISSED') + ']' if index == tree.big else ''}"
             )
@@ -524,6 +525,8 @@ async def bench_latency(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from generate_tree import generate
 
+    from shared.settings import sqlite_url
+
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
         "db": args.db,
@@ -540,16 +543,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
     results["nodes"] = len(tree.nodes)
     try:
-        say(
-            "load (bench loader: organizations + organization_versions + organization_changes; outbox skipped)"
-        )
-        url, loaded, rates = await bench_load(args, tree)
-        results["load"] = {
-            "rows": loaded.rows,
-            "rows_per_s": median(rates),
-            "runs": len(rates),
-            "seconds": loaded.rows / median(rates),
-        }
+        if args.reuse:
+            from load_tree import loaded_as_generated
+
+            # A database this program loaded earlier (--keep) with the same --scale/--seed/--big-subtree.
+            url = (
+                asyncpg_url(args.pg_url, args.reuse)
+                if args.db == "postgresql"
+                else sqlite_url(Path(args.reuse).resolve())
+            )
+            loaded = loaded_as_generated(tree)
+            say(f"reusing {args.reuse} (no load; not dropped)")
+        else:
+            say(
+                "load (bench loader: organizations + organization_versions + organization_changes; outbox skipped)"
+            )
+            url, loaded, rates = await bench_load(args, tree)
+            results["load"] = {
+                "rows": loaded.rows,
+                "rows_per_s": median(rates),
+                "runs": len(rates),
+                "seconds": loaded.rows / median(rates),
+            }
         if "read" in args.only:
             say(f"subtree read as_of {READ_AS_OF}")
             await bench_reads(args, url, tree, loaded, results)
@@ -615,6 +630,11 @@ def main() -> None:
     parser.add_argument("--max-in-flight", type=int, default=64)
     parser.add_argument("--only", default="read,move,latency", help="comma list of read, move, latency")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
+    parser.add_argument(
+        "--reuse",
+        help="skip the load: a database kept earlier (PostgreSQL: its name; SQLite: the file), loaded with the "
+        "same --scale/--seed/--big-subtree; read and move on it (moves change it)",
+    )
     parser.add_argument("--json", help="also write the figures as JSON here")
     args = parser.parse_args()
     args.only = set(args.only.split(","))

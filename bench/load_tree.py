@@ -168,6 +168,21 @@ async def load(url: str, tree: Tree, *, chunk: int = 10_000, progress: bool = Tr
     return Loaded(nodes=[i + 1 for i in range(total)], ids=ids, paths=paths, rows=3 * total, seconds=seconds)
 
 
+def loaded_as_generated(tree: Tree) -> Loaded:
+    """What ``load`` returns, recomputed without touching a database (ids are deterministic by seed): for
+    benchmarking a database this loader filled earlier (``bench_tree.py --reuse``)."""
+    import random
+
+    rng = random.Random(tree.seed)
+    ids: list[uuid.UUID] = []
+    paths: list[str] = []
+    for node in tree.nodes:
+        ids.append(uuid.UUID(int=rng.getrandbits(128), version=4))
+        paths.append(repo.child_path(paths[node.parent] if node.parent is not None else None, node.index + 1))
+    total = len(tree.nodes)
+    return Loaded(nodes=[i + 1 for i in range(total)], ids=ids, paths=paths, rows=3 * total, seconds=0.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from json.encoder import encode_basestring as _json_str  # a JSON string, non-ASCII kept (as JSONResponse)
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -152,29 +153,156 @@ async def ancestors(
     return await to_reads(session, rows, day)
 
 
-async def tree(
+# The tree's answer is written as JSON text directly (the bytes ``OrganizationTree`` would give): a
+# committee's subtree is ~10,000 nodes and ~6 MB, and dicts + JSON encoding cost far more than the query.
+# The fields, their order and their formats are those of ``to_read`` (checked against the model by a test).
+_TREE_HEAD = (
+    '{"id":"%s","code":%s,"name":%s,"level":%s,"kind":%s,"tags":%s,"parent_id":%s,"path":[%s],'
+    '"status":%s,"established_on":"%s","dissolved_on":%s,"merged_into_id":%s,"decision_no":%s,'
+    '"decided_on":%s,"state_since":"%s","version":%d,"children":['
+)
+(
+    _NODE,
+    _PARENT,
+    _PATH,
+    _FROM,
+    _STATUS,
+    _MERGED,
+    _NAME,
+    _LEVEL,
+    _KIND,
+    _TAGS,
+    _ID,
+    _CODE,
+    _ESTABLISHED,
+    _DECISION_NO,
+    _DECIDED_ON,
+    _VERSION,
+) = range(len(repo.TREE_COLUMNS))
+
+
+class _Memo(dict[Any, str]):
+    """A small vocabulary (levels, kinds, statuses, tag sets) as JSON text, each value encoded once."""
+
+    def __init__(self, encode: Callable[[Any], str]) -> None:
+        super().__init__()
+        self.encode = encode
+
+    def __missing__(self, key: Any) -> str:
+        self[key] = text = self.encode(key)
+        return text
+
+
+def _json_tags(text: str) -> str:
+    return "[" + ",".join(_json_str(t) for t in repo.tags_list(text)) + "]"
+
+
+async def _text_ids(session: AsyncSession, nodes: set[int]) -> dict[int, str]:
+    return {n: str(i) for n, i in (await repo.ids_of(session, nodes)).items()}
+
+
+async def tree_json(
     session: AsyncSession, principal: Principal, org_id: uuid.UUID, day: dt.date, depth: int
-) -> dict[str, Any]:
-    """The organization with its active descendants nested, ``depth`` levels down, as of the day."""
-    ident, _ = await _visible(session, principal, org_id)
-    root = await _row_on(session, ident, day)
-    rows = await repo.subtree(
-        session, root["path"], day, max_depth=root["depth"] + depth, statuses=("active",)
-    )
+) -> tuple[bytes, int]:
+    """The organization with its active descendants nested, ``depth`` levels down, as of the day.
+
+    Returns the answer as JSON (``OrganizationTree``, UTF-8) and the organization's version (its ETag).
+    """
+    # The state on the day and the scope check in one query (as ``get``); the 404s are those of ``get``.
+    root = await repo.row_of_id_at(session, org_id, day)
+    if root is None or not within_scope(root["current_path"], await scope_path(session, principal)):
+        await _visible(session, principal, org_id)
+        raise NotFound("organization", f"Organization {org_id} did not exist on {day.isoformat()}.")
+    rows = list(await repo.active_subtree_tuples(session, root["path"], day, root["depth"] + depth))
     if root["status"] != "active":
-        rows = [root, *rows]  # the root is the shallowest: the order (depth, code) holds
-    reads = await to_reads(session, rows, day)
-    by_node: dict[int, dict[str, Any]] = {}
+        rows.insert(0, tuple(root[c.name] for c in repo.TREE_COLUMNS))  # the shallowest: the order holds
+    # Nesting: parents come first (rows are ordered by depth, siblings by code); a node whose parent is not
+    # there is left out with its subtree.
     root_node = root["node"]
-    for row, read in zip(rows, reads, strict=True):
-        read["children"] = []
-        node = row["node"]
-        by_node[node] = read
+    index: dict[int, int] = {}
+    children: list[list[int]] = [[] for _ in rows]
+    for i, row in enumerate(rows):
+        node = row[_NODE]
+        index[node] = i
         if node != root_node:
-            parent = by_node.get(row["parent_node"])  # parents come first: rows are ordered by depth
+            parent = index.get(row[_PARENT])
             if parent is not None:
-                parent["children"].append(read)
-    return by_node[root["node"]]
+                children[parent].append(i)
+    # Ids as text: the rows carry their own; ancestors above the root (and merge targets) are looked up.
+    ids = {row[_NODE]: repo.raw_text(row[_ID]) for row in rows}
+    missing = {n for n in repo.path_nodes(rows[0][_PATH]) if n not in ids}
+    for row in rows:
+        for other in (row[_PARENT], row[_MERGED]):
+            if other and other not in ids:
+                missing.add(other)
+    if missing:
+        ids.update(await _text_ids(session, missing))
+    # Each path as the JSON of its ids: its parent's (the path without its last node) and its own id.
+    paths: dict[str, str] = {"/": ""}
+    inner: list[str] = []
+    late: list[int] = []  # below a node that is not there (none, as the tree is kept): looked up after
+    for i, row in enumerate(rows):
+        path = row[_PATH]
+        above = paths.get(path[: path.rindex("/", 0, -1) + 1])
+        if above is not None:
+            here = f'{above},"{ids[row[_NODE]]}"' if above else f'"{ids[row[_NODE]]}"'
+        else:
+            nodes = repo.path_nodes(path)
+            if not all(n in ids for n in nodes):
+                late.append(i)
+                inner.append("")
+                continue
+            here = ",".join(f'"{ids[n]}"' for n in nodes)
+        paths[path] = here
+        inner.append(here)
+    if late:
+        ids.update(await _text_ids(session, {n for i in late for n in repo.path_nodes(rows[i][_PATH])}))
+        for i in late:
+            inner[i] = ",".join(f'"{ids[n]}"' for n in repo.path_nodes(rows[i][_PATH]))
+
+    words = _Memo(_json_str)
+    tags = _Memo(_json_tags)
+    dates = _Memo(repo.raw_text)  # a few thousand distinct days
+    heads: list[str] = []
+    for i, row in enumerate(rows):
+        parent, merged, decided_on = row[_PARENT], row[_MERGED], row[_DECIDED_ON]
+        state_since = dates[row[_FROM]]
+        heads.append(
+            _TREE_HEAD
+            % (
+                ids[row[_NODE]],
+                _json_str(row[_CODE]),
+                _json_str(row[_NAME]),
+                words[row[_LEVEL]],
+                words[row[_KIND]],
+                tags[row[_TAGS]],
+                f'"{ids[parent]}"' if parent else "null",
+                inner[i],
+                words[row[_STATUS]],
+                dates[row[_ESTABLISHED]],
+                "null" if row[_STATUS] == "active" else f'"{state_since}"',
+                f'"{ids[merged]}"' if merged else "null",
+                "null" if row[_DECISION_NO] is None else _json_str(row[_DECISION_NO]),
+                "null" if decided_on is None else f'"{dates[decided_on]}"',
+                state_since,
+                row[_VERSION],
+            )
+        )
+    out: list[str] = []
+    append = out.append
+
+    def write(i: int) -> None:
+        append(heads[i])
+        first = True
+        for child in children[i]:
+            if not first:
+                append(",")
+            first = False
+            write(child)
+        append("]}")
+
+    write(index[root_node])
+    return "".join(out).encode(), root["version"]
 
 
 async def list_(
