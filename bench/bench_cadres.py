@@ -14,6 +14,11 @@ Figures are printed with the 1-minute load average (the machine is shared).
 
     .venv/bin/python bench/bench_cadres.py --db sqlite --scale 0.05
     .venv/bin/python bench/bench_cadres.py --db postgresql --scale 1 --json bench/out/cadres-pg-1.0.json
+    .venv/bin/python bench/bench_cadres.py --db postgresql --reuse tochuc_bench_cadres_NNN --runs 5
+
+``--keep`` keeps the loaded PostgreSQL database; ``--reuse NAME`` measures it again (after code or migration
+changes: it is upgraded to the head revision first) without the minutes of generation and loading. The posts
+of the ``:check`` calls are drawn from the database's posts (by id) in both cases, so the two agree.
 """
 
 from __future__ import annotations
@@ -136,25 +141,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "date": dt.date.today().isoformat(),
     }
-    url = await fresh_database(args)
-    t0 = time.perf_counter()
-    data = build(scale=args.scale, seed=args.seed)
-    say(f"built projection/posts/payroll in {time.perf_counter() - t0:.1f} s "
-        f"({len(data.orgs):,} orgs, {len(data.posts):,} posts, {data.n_cadres:,} cadres to come)  [{load1()}]")  # fmt: skip
-    loaded = await load(url, data)
-    result["load"] = {
-        "counts": loaded.counts, "rows": loaded.rows, "db_seconds": round(loaded.seconds, 1),
-        "wall_seconds": round(loaded.wall, 1), "rows_per_s": round(loaded.rows_per_second),
-        "analyze_seconds": round(loaded.analyze_seconds, 1), "loadavg": os.getloadavg()[0],
-    }  # fmt: skip
-    say(f"LOAD {loaded.counts}")
-    say(f"LOAD {loaded.rows:,} rows: {loaded.seconds:.1f} s db ({loaded.rows_per_second:,.0f} rows/s), "
-        f"{loaded.wall:.1f} s wall incl. generation, ANALYZE {loaded.analyze_seconds:.1f} s  [{load1()}]")  # fmt: skip
+    if args.reuse:
+        url, committee_id, committee_path, sub_orgs = await reused_database(args)
+        result["reused"], result["counts"] = args.reuse, args.counts
+    else:
+        url = await fresh_database(args)
+        t0 = time.perf_counter()
+        data = build(scale=args.scale, seed=args.seed)
+        say(f"built projection/posts/payroll in {time.perf_counter() - t0:.1f} s "
+            f"({len(data.orgs):,} orgs, {len(data.posts):,} posts, {data.n_cadres:,} cadres to come)  [{load1()}]")  # fmt: skip
+        loaded = await load(url, data)
+        result["load"] = {
+            "counts": loaded.counts, "rows": loaded.rows, "db_seconds": round(loaded.seconds, 1),
+            "wall_seconds": round(loaded.wall, 1), "rows_per_s": round(loaded.rows_per_second),
+            "analyze_seconds": round(loaded.analyze_seconds, 1), "loadavg": os.getloadavg()[0],
+        }  # fmt: skip
+        say(f"LOAD {loaded.counts}")
+        say(f"LOAD {loaded.rows:,} rows: {loaded.seconds:.1f} s db ({loaded.rows_per_second:,.0f} rows/s), "
+            f"{loaded.wall:.1f} s wall incl. generation, (VACUUM) ANALYZE {loaded.analyze_seconds:.1f} s  [{load1()}]")  # fmt: skip
 
-    committee_index = next(n.index for n in data.tree.nodes if n.code == args.committee)
-    committee_id = data.org_ids[committee_index]
-    committee_path = data.orgs[committee_index][ORG_PATH]
-    sub_orgs = sum(1 for o in data.orgs if o[ORG_PATH].startswith(committee_path))
+        committee_index = next(n.index for n in data.tree.nodes if n.code == args.committee)
+        committee_id = data.org_ids[committee_index]
+        committee_path = data.orgs[committee_index][ORG_PATH]
+        sub_orgs = sum(1 for o in data.orgs if o[ORG_PATH].startswith(committee_path))
+        del data
     say(f"committee {args.committee} ({committee_id}): {sub_orgs:,} organizations in its subtree")
 
     data_dir = OUT / "data"
@@ -215,29 +225,30 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 say(buf.getvalue())
 
             # ---- :check latency
-            rng = random.Random(args.seed)
-            active = await active_cadres(url, rng, args.checks)
-            lat, statuses = [], {}
-            for i in range(args.checks + 10):
-                post = data.posts[rng.randrange(len(data.posts))]
-                payload = {
-                    "kind": "appointment", "cadre_id": str(active[i % len(active)]), "post_id": str(post[0]),
-                    "decision_no": f"{i}-QĐ/TU", "decided_on": "2025-05-26", "effective_on": CHECK_DAY.isoformat(),
+            if args.checks > 0:  # --checks 0: the sector report alone
+                rng = random.Random(args.seed)
+                active, post_ids = await active_cadres_and_posts(url, rng, args.checks)
+                lat, statuses = [], {}
+                for i in range(args.checks + 10):
+                    post_id = post_ids[rng.randrange(len(post_ids))]
+                    payload = {
+                        "kind": "appointment", "cadre_id": str(active[i % len(active)]), "post_id": str(post_id),
+                        "decision_no": f"{i}-QĐ/TU", "decided_on": "2025-05-26", "effective_on": CHECK_DAY.isoformat(),
+                    }  # fmt: skip
+                    w0 = time.perf_counter()
+                    response = await client.post("/v1/personnel-actions:check", json=payload)
+                    w1 = time.perf_counter()
+                    statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
+                    if i >= 10:  # the first ten are the warm-up
+                        lat.append((w1 - w0) * 1000)
+                if 200 not in statuses:
+                    say(f"  :check answered {statuses}: {response.text[:300]}")
+                figures["check"] = {
+                    "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
+                    "calls": len(lat), "statuses": statuses, "loadavg": os.getloadavg()[0],
                 }  # fmt: skip
-                w0 = time.perf_counter()
-                response = await client.post("/v1/personnel-actions:check", json=payload)
-                w1 = time.perf_counter()
-                statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-                if i >= 10:  # the first ten are the warm-up
-                    lat.append((w1 - w0) * 1000)
-            if 200 not in statuses:
-                say(f"  :check answered {statuses}: {response.text[:300]}")
-            figures["check"] = {
-                "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90), "p99_ms": pct(lat, 99), "max_ms": max(lat),
-                "calls": len(lat), "statuses": statuses, "loadavg": os.getloadavg()[0],
-            }  # fmt: skip
-            say(f"CHECK {len(lat)} calls: p50 {pct(lat, 50):.1f} ms, p90 {pct(lat, 90):.1f} ms, "
-                f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms; statuses {statuses}  [{load1()}]")  # fmt: skip
+                say(f"CHECK {len(lat)} calls: p50 {pct(lat, 50):.1f} ms, p90 {pct(lat, 90):.1f} ms, "
+                    f"p99 {pct(lat, 99):.1f} ms, max {max(lat):.1f} ms; statuses {statuses}  [{load1()}]")  # fmt: skip
 
     # ---- the personnel section alone
     db = Database(url)
@@ -287,20 +298,52 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 ORG_PATH = 8  # index of "path" in ORG_COLUMNS
 
 
-async def active_cadres(url: str, rng: random.Random, n: int) -> list[Any]:
+async def active_cadres_and_posts(url: str, rng: random.Random, n: int) -> tuple[list[Any], list[Any]]:
+    """``n`` active cadres drawn at random, and every post id (by id) to draw the posts from."""
     from sqlalchemy import select
 
     from services.cadres.cadres.models import Cadre
+    from services.cadres.posts.models import Post
     from shared.db import Database
 
     db = Database(url)
     try:
         async with db.session() as session:
             ids = list((await session.execute(select(Cadre.id).where(Cadre.status == "active"))).scalars())
+            posts = list((await session.execute(select(Post.id).order_by(Post.id))).scalars())
     finally:
         await db.dispose()
     ids.sort()
-    return rng.sample(ids, min(n, len(ids)))
+    return rng.sample(ids, min(n, len(ids))), posts
+
+
+async def reused_database(args: argparse.Namespace) -> tuple[str, Any, str, int]:
+    """``--reuse``: an existing database (PostgreSQL: its name on ``--pg-url``; SQLite: its file), brought to
+    the head revision, and the committee found in its organization projection."""
+    from sqlalchemy import func, select, table
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from shared.migrations import upgrade
+    from shared.orgtree.models import ProjectedOrganization as Org
+    from shared.settings import sqlite_url
+    from shared.tree import in_subtree
+
+    url = asyncpg_url(args.pg_url, args.reuse) if args.db == "postgresql" else sqlite_url(Path(args.reuse))
+    applied = await asyncio.to_thread(upgrade, "cadres", url)
+    say(f"reusing {args.reuse} (not generated, not loaded); migrations applied: {[s.doc for s in applied]}")
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            row = (await conn.execute(select(Org.id, Org.path).where(Org.code == args.committee))).one()
+            sub_orgs = await conn.scalar(select(func.count()).where(in_subtree(Org.path, row.path)))
+            names = ("org_projection", "posts", "cadres", "personnel_actions", "assignments", "plans",
+                     "payroll_entries")  # fmt: skip
+            counts = {n: await conn.scalar(select(func.count()).select_from(table(n))) for n in names}
+    finally:
+        await engine.dispose()
+    say(f"counts {counts}")
+    args.counts = counts
+    return url, row.id, row.path, int(sub_orgs or 0)
 
 
 def main() -> None:
@@ -317,6 +360,12 @@ def main() -> None:
     parser.add_argument("--plan-lines", type=int, default=40)
     parser.add_argument("--profile", action="store_true", help="cProfile one country report request")
     parser.add_argument("--keep", action="store_true", help="PostgreSQL: keep the database")
+    parser.add_argument(
+        "--reuse",
+        metavar="DBNAME",
+        help="measure this existing database (PostgreSQL: a name on --pg-url; SQLite: a file) as it is, "
+        "without generating or loading (it is upgraded to the head revision first)",
+    )
     parser.add_argument("--json", help="write the figures here")
     args = parser.parse_args()
     args.created = None

@@ -16,15 +16,17 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.personnel import repository as repo
 from services.cadres.personnel.schemas import STARTS, ActionKind
 from shared.rulebook import Finding, Rulebook, finding
+
+Row = Mapping[str, Any]  # a row as read (a RowMapping, or a dict built from a joined row)
 
 PLANNED = frozenset({ActionKind.appointment, ActionKind.rotation})
 TENURED = frozenset({ActionKind.appointment, ActionKind.rotation})
@@ -92,14 +94,14 @@ class Proposal:
     """What the action would do, as the service worked it out."""
 
     kind: ActionKind
-    cadre: RowMapping
-    post: RowMapping | None
+    cadre: Row
+    post: Row | None
     effective_on: dt.date
     decided_on: dt.date
-    current: list[RowMapping]  # the cadre's assignments in force on effective_on
-    history: list[RowMapping] = field(default_factory=list)  # all the cadre's assignments, by start
-    ending: list[RowMapping] = field(default_factory=list)
-    renewed: RowMapping | None = None  # reappointment: the assignment whose term is renewed
+    current: list[Row]  # the cadre's assignments in force on effective_on
+    history: list[Row] = field(default_factory=list)  # all the cadre's assignments, by start
+    ending: list[Row] = field(default_factory=list)
+    renewed: Row | None = None  # reappointment: the assignment whose term is renewed
     term_ends_on: dt.date | None = None  # of the assignment it would start
 
 
@@ -109,11 +111,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     post = p.post
     if post is not None and p.kind in PLANNED:
         rule = rulebook.find("planning.required_for_appointment", day)
-        if (
-            rule is not None
-            and rule.value
-            and not await repo.in_plan(session, p.cadre["id"], post["id"], day)
-        ):
+        if rule is not None and rule.value and not await _in_plan(session, p, post):
             found.append(
                 finding(
                     rule,
@@ -155,7 +153,7 @@ async def findings_for(session: AsyncSession, rulebook: Rulebook, p: Proposal) -
     return found
 
 
-async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: RowMapping) -> list[Finding]:
+async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: Row) -> list[Finding]:
     rule = rulebook.find("appointments.min_years_in_current_post", p.effective_on)
     if rule is None:
         return []
@@ -176,7 +174,15 @@ async def _tenure(session: AsyncSession, rulebook: Rulebook, p: Proposal, post: 
     ]
 
 
-async def _holders(session: AsyncSession, p: Proposal, post: RowMapping) -> int:
+async def _in_plan(session: AsyncSession, p: Proposal, post: Row) -> bool:
+    """The cadre is in the post's succession plan on the day: as the post's row read for the action says
+    (``in_plan``), else asked."""
+    if "in_plan" in post:
+        return bool(post["in_plan"])
+    return await repo.in_plan(session, p.cadre["id"], post["id"], p.effective_on)
+
+
+async def _holders(session: AsyncSession, p: Proposal, post: Row) -> int:
     """Holders of the post on the day, besides the assignments the action ends. The post's row read for the
     same day already counts them (``holders``); the assignments ended are in force that day, so those of
     this post are among them."""
@@ -205,6 +211,8 @@ def _full_term(rulebook: Rulebook, p: Proposal) -> list[Finding]:
 async def _disciplines(session: AsyncSession, rulebook: Rulebook, p: Proposal) -> list[Finding]:
     rule = rulebook.find("appointments.disciplinary_bar", p.effective_on)
     if rule is None:
+        return []
+    if p.cadre.get("disciplines", 1) == 0:  # the cadre's row says it has none: nothing to read
         return []
     months: dict[str, Any] = rule.value
     found = []

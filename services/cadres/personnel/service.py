@@ -20,7 +20,7 @@ from services.cadres.cadres import events as cadre_events
 from services.cadres.cadres import repository as cadres_repo
 from services.cadres.personnel import events
 from services.cadres.personnel import repository as repo
-from services.cadres.personnel.checks import Proposal, findings_for, term_last_day
+from services.cadres.personnel.checks import Proposal, Row, findings_for, term_last_day
 from services.cadres.personnel.schemas import (
     ENDS,
     MOVES,
@@ -31,7 +31,6 @@ from services.cadres.personnel.schemas import (
     ActionCreate,
     ActionKind,
 )
-from services.cadres.posts import service as posts_service
 from shared.auth import Principal, require_role
 from shared.logs import request_id_var
 from shared.orgtree.directory import require_org
@@ -76,6 +75,12 @@ async def visible_cadre(
     return row
 
 
+def _within_scope(path: str | None, scope: str | None) -> bool:
+    """As ``visible_cadre`` and ``posts.service.visible`` decide: everything when the scope is the whole
+    province, else a path under the scope (an organization not in the projection is in no scope)."""
+    return scope is None or (path is not None and within(path, scope))
+
+
 async def _org_in_scope(
     session: AsyncSession, request: Request, scope: str | None, org_id: uuid.UUID, what: str
 ) -> RowMapping:
@@ -85,7 +90,7 @@ async def _org_in_scope(
     return org
 
 
-def _holding(assignments: list[RowMapping], post_id: uuid.UUID) -> RowMapping | None:
+def _holding(assignments: list[Row], post_id: uuid.UUID) -> Row | None:
     return next((a for a in assignments if a["post_id"] == post_id), None)
 
 
@@ -95,13 +100,19 @@ async def _propose(
     """Validate the action and work out its effect: the proposal, the action's row, the new assignment."""
     kind, day = body.kind, body.effective_on
     scope = await scope_path(session, principal)  # read once for the whole request
-    cadre = await visible_cadre(session, principal, body.cadre_id, scope=scope)
+    # The cadre comes with all its assignments (and its number of disciplinary measures), the post with
+    # whether the cadre is in its plan on the day: what the checks read, in two statements.
+    cadre, history = await repo.cadre_with_assignments(session, body.cadre_id)
+    if cadre is None or not _within_scope(cadre["org_path"], scope):
+        raise NotFound("cadre", f"No cadre {body.cadre_id}.")
     require_role(principal, *WRITE_ROLES, action="record personnel actions")
     if cadre["status"] != "active":
         raise Unprocessable(f"{cadre['full_name']} is {cadre['status']}.", slug="cadre-not-active")
     post = None
     if body.post_id is not None:
-        post = await posts_service.visible(session, principal, body.post_id, day, scope=scope)
+        post = await repo.post_for_action(session, body.post_id, day, cadre_id=cadre["id"])
+        if post is None or not _within_scope(post["org_path"], scope):
+            raise NotFound("post", f"No post {body.post_id}.")
         if kind in STARTS:
             if post["org_status"] != "active":  # None: not in the projection
                 raise Unprocessable(
@@ -126,7 +137,6 @@ async def _propose(
     elif post is not None and kind in STARTS | RENEWS:
         to_org_id = post["org_id"]
 
-    history = await repo.assignments_of_cadre(session, cadre["id"])
     if kind not in RECORDED_ONLY:
         latest = repo.latest_change(history)
         if latest is not None and day < latest:
@@ -252,7 +262,7 @@ async def record(
     return await get(session, principal, action["id"])
 
 
-async def _retire(session: AsyncSession, principal: Principal, cadre: RowMapping) -> None:
+async def _retire(session: AsyncSession, principal: Principal, cadre: Row) -> None:
     sequence = await cadres_repo.update_cadre(session, cadre["id"], status="retired")
     await cadres_repo.record_change(
         session,

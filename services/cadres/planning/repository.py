@@ -229,53 +229,52 @@ async def count_posts_in(session: AsyncSession, *, scope_path: str | None, withi
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def planned_post_counts(
+async def planned_inputs(
     session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
-) -> tuple[int, int]:
-    """Posts in scope with at least one cadre in force, and those with exactly one (distinct cadres)."""
-    pairs = _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path).subquery()
-    per_post = (
-        select(pairs.c.post_id, func.count(func.distinct(pairs.c.cadre_id)).label("n"))
-        .group_by(pairs.c.post_id)
-        .subquery()
+) -> tuple[int, int, list[RowMapping], dict[uuid.UUID, list[str]]]:
+    """What the coverage totals need, from one pass over the plans in force (posts in scope, a CTE of the
+    distinct (post, cadre) pairs): the posts with at least one and with exactly one distinct planned cadre,
+    counted in SQL; for readiness, each distinct planned cadre and post requirements, with the cadre's
+    declared level and, only when the post requires years in the prior post, the start of its longest-held
+    current assignment on the day (``since``); and the levels received until the day by cadres planned in
+    the term (a superset of those in scope: filter them). No list of ids is sent."""
+    pairs = (
+        _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path)
+        .with_only_columns(L.c.post_id, L.c.cadre_id, T.c.required_theory_level, T.c.min_years_in_prior_post)
+        .distinct()
+        .cte("pairs")
     )
-    with_one = func.coalesce(func.sum(case((per_post.c.n == 1, 1), else_=0)), 0)
-    row = (await session.execute(select(func.count(), with_one).select_from(per_post))).one()
-    return int(row[0]), int(row[1])
-
-
-async def planned_readiness_inputs(
-    session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
-) -> tuple[list[RowMapping], dict[uuid.UUID, list[str]]]:
-    """What readiness needs, for the cadres planned in scope only: each distinct pair in force of a cadre
-    (its declared level and, when the post requires years in the prior post, the start of its longest-held
-    current assignment on the day) and the planned post's requirements; and the levels received until the
-    day by cadres planned in the term (a superset of those in scope: filter them). No list of ids is sent."""
+    per_post = select(pairs.c.post_id, func.count().label("n")).group_by(pairs.c.post_id).subquery()
+    planned_posts = select(func.count()).select_from(per_post).scalar_subquery()  # computed once
+    posts_with_one = select(func.count()).select_from(per_post).where(per_post.c.n == 1).scalar_subquery()
     held_since = (
-        select(func.min(A.c.starts_on)).where(A.c.cadre_id == L.c.cadre_id, holding_on(day)).scalar_subquery()
+        select(func.min(A.c.starts_on))
+        .where(A.c.cadre_id == pairs.c.cadre_id, holding_on(day))
+        .scalar_subquery()
     )
     # Only a post with years required in the prior post needs it (``is_ready``): not looked up otherwise.
-    since = case((T.c.min_years_in_prior_post != 0, held_since), else_=None).label("since")
-    stmt = (
-        _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path)
-        .join(K, K.c.id == L.c.cadre_id, isouter=True)
-        .with_only_columns(
-            L.c.cadre_id,
-            T.c.required_theory_level,
-            T.c.min_years_in_prior_post,
-            K.c.declared_theory_level,
-            since,
-        )
-        .distinct()
-    )
-    planned = list((await session.execute(stmt)).mappings().all())
+    since = case((pairs.c.min_years_in_prior_post != 0, held_since), else_=None).label("since")
+    # The declared level by primary key, per distinct cadre: a join lets the planner hash every cadre.
+    declared = select(K.c.declared_theory_level).where(K.c.id == pairs.c.cadre_id).scalar_subquery()
+    stmt = select(
+        pairs.c.cadre_id,
+        pairs.c.required_theory_level,
+        pairs.c.min_years_in_prior_post,
+        declared.label("declared_theory_level"),
+        since,
+        planned_posts.label("planned_posts"),
+        posts_with_one.label("posts_with_one"),
+    ).distinct()
+    rows = list((await session.execute(stmt)).mappings().all())
     in_term = select(L.c.cadre_id).where(L.c.term == term, in_force_on(day))
     received: dict[uuid.UUID, list[str]] = {}
     for r in await session.execute(
         select(Q.c.cadre_id, Q.c.theory_level).where(Q.c.cadre_id.in_(in_term), Q.c.attained_on <= day)
     ):
         received.setdefault(r.cadre_id, []).append(r.theory_level)
-    return planned, received
+    if not rows:
+        return 0, 0, [], received
+    return int(rows[0]["planned_posts"]), int(rows[0]["posts_with_one"]), rows, received
 
 
 async def declared_levels(session: AsyncSession, cadre_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

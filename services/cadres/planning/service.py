@@ -436,14 +436,16 @@ async def coverage_totals(
     term: str,
     day: dt.date,
 ) -> dict[str, int]:
-    """The totals of ``coverage`` without its items: counted in SQL, readiness of the planned cadres only.
+    """The totals of ``coverage`` without its items: counted in SQL, readiness of the planned cadres only,
+    from one pass over the plans in force (``planned_inputs``).
 
     A planned cadre is ready when ready for one of the posts it is planned for (as in ``coverage``)."""
     scope, within_path = await _within_path(session, request, principal, within_org)
     where = {"scope_path": scope, "within_path": within_path}
     posts = await repo.count_posts_in(session, **where)
-    planned_posts, posts_with_one = await repo.planned_post_counts(session, term=term, day=day, **where)
-    pairs, received = await repo.planned_readiness_inputs(session, term=term, day=day, **where)
+    planned_posts, posts_with_one, pairs, received = await repo.planned_inputs(
+        session, term=term, day=day, **where
+    )
     level: dict[uuid.UUID, str] = {}
     ready: set[uuid.UUID] = set()
     for pair in pairs:
@@ -458,6 +460,6 @@ async def coverage_totals(
         "posts": posts,
         "posts_without_candidate": posts - planned_posts,
         "posts_with_one": posts_with_one,
-        "candidates": len({pair["cadre_id"] for pair in pairs}),
+        "candidates": len(level),
         "ready_candidates": len(ready),
     }

@@ -13,7 +13,20 @@ import uuid
 from collections import Counter
 from typing import Any
 
-from sqlalchemy import JSON, Column, Date, DateTime, MetaData, String, Table, Uuid, func, insert, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Date,
+    DateTime,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+    insert,
+    select,
+)
+from sqlalchemy import event as sa_event
 
 from services.cadres.assignments.models import Assignment
 from services.cadres.personnel.checks import minus_working_days
@@ -595,3 +608,47 @@ async def test_events_carry_the_spec_fields(pair: Any) -> None:
     }  # fmt: skip
     for event in recorded + started + ended:
         assert event["source"] == "/tochuc/cadres"
+
+
+async def test_check_reads_the_cadre_with_its_career_and_the_post_with_its_plan(pair: Any) -> None:
+    """The check reads the cadre with its assignments and its number of measures in one statement, and the
+    post with whether the cadre is planned for it on the day in another: the findings stay those of the
+    separate reads (plan removed before the day, a measure decided after it, a renewed post's tenure)."""
+    w = await World(*pair).build()
+    statements: list[str] = []
+
+    def log(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    engine = w.cadres.app.state.db.write_engine.sync_engine  # a POST: the write engine (SQLite: its own)
+    an = await w.cadre("Nguyễn Văn An")
+    await w.plan(an, "deputy", added_on="2021-06-01", removed_on="2026-03-01")
+    sa_event.listen(engine, "before_cursor_execute", log)
+    try:
+        assert await w.check("appointment", an, "deputy", "2026-02-27") == []
+        # No measure: the disciplines are not read; the plan is part of the post's row.
+        assert not [s for s in statements if s.startswith(("SELECT disciplines.", "SELECT plans."))]
+        assert 2 <= len([s for s in statements if s.startswith("SELECT")]) <= 3  # + the caller's scope
+        assert await w.check("appointment", an, "deputy", "2026-03-02") == [
+            "planning.required_for_appointment"
+        ]
+        await w.discipline(an, "warning", "2026-06-01")  # after the day: no bar on 2026-02-27
+        statements.clear()
+        assert await w.check("appointment", an, "deputy", "2026-02-27") == []
+        assert [s for s in statements if s.startswith("SELECT disciplines.")]  # it has one: read
+        assert await w.check("appointment", an, "deputy", "2026-06-02") == [
+            "planning.required_for_appointment",
+            "appointments.disciplinary_bar",
+        ]
+    finally:
+        sa_event.remove(engine, "before_cursor_execute", log)
+
+    # A career of several rows (one row per assignment in the joined read), a renewal chain included: held
+    # since 2020-09-01 without a break, not since the reappointment of 2025-09-01.
+    binh = await w.cadre("Lê Văn Bình")
+    await w.act("arrangement", binh, "b_head", "2019-01-07")
+    await w.act("transfer", binh, "head", "2020-09-01")
+    await w.act("reappointment", binh, "head", "2025-09-01")
+    await w.plan(binh, "secretary")
+    assert await w.check("appointment", binh, "secretary", "2026-09-01") == []
+    assert await w.held(binh, "2026-09-01") == [w.title("head")]
