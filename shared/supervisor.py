@@ -63,6 +63,7 @@ UVICORN_GRACEFUL_SHUTDOWN = 4  # under STOP_GRACE, so uvicorn itself gives up fi
 _PR_SET_PDEATHSIG = 1
 _COLOURS = ("36", "35", "33", "32", "34", "31")
 _QUIET_LEVELS = frozenset({"debug", "info"})
+_QUIET_MARKERS = tuple(f'"level": "{level}"' for level in _QUIET_LEVELS)  # as shared.logs writes them
 _NATS_ROUTINE = re.compile(r"\[(INF|DBG|TRC)\]")
 
 
@@ -237,6 +238,9 @@ class Child:
 def _worth_echoing(line: str) -> bool:
     """Warnings and errors of JSON logs; any other line except uvicorn's and NATS's routine chatter."""
     if line.startswith("{"):
+        # Most lines are the services' request logs at info: tell them by their head, without parsing.
+        if any(marker in line[:80] for marker in _QUIET_MARKERS):
+            return False
         try:
             entry = json.loads(line)
         except ValueError:

@@ -57,3 +57,20 @@ async def test_a_failing_load_raises_its_error() -> None:
 
     with pytest.raises(RuntimeError, match="boom"):
         await Supervisor._until_stopped(_fake(threading.Event()), broken, "http://gw")
+
+
+def test_the_console_echoes_warnings_and_errors_of_json_logs_not_info() -> None:
+    import logging
+
+    from shared.logs import JsonFormatter
+    from shared.supervisor import _worth_echoing
+
+    def line(level: int, message: str) -> str:
+        return JsonFormatter().format(logging.LogRecord("x", level, __file__, 1, message, None, None))
+
+    assert not _worth_echoing(line(logging.INFO, "request"))
+    assert not _worth_echoing(line(logging.DEBUG, "detail"))
+    assert _worth_echoing(line(logging.WARNING, "consumer retrying"))
+    assert _worth_echoing(line(logging.ERROR, 'a message that says "level": "info"'))
+    assert _worth_echoing("Traceback (most recent call last):")
+    assert not _worth_echoing("INFO:     Application startup complete.")
