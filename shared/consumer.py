@@ -152,7 +152,8 @@ class Consumer:
             raise ValueError("max_deliver must be at least 1")
         if not backoff:
             raise ValueError("backoff needs at least one delay (a bare nak redelivers at once)")
-        self._db = db
+        self._main_db = db
+        self._db = db.for_worker()  # PostgreSQL: a pool of its own (see Database.for_worker)
         self._nats = nats
         self.name = name
         self.owner = owner
@@ -193,14 +194,15 @@ class Consumer:
         """Finish the message in hand (fetches are short), then stop; cancel if it takes too long."""
         self._stopping = True
         task, self._task = self._task, None
-        if task is None:
-            return
-        try:
-            await asyncio.wait_for(asyncio.shield(task), timeout=grace)
-        except TimeoutError:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if task is not None:
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=grace)
+            except TimeoutError:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        if self._db is not self._main_db:
+            await self._db.dispose()  # its pool comes back if the consumer is started again
 
     async def _run(self) -> None:
         retry = 0.1

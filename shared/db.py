@@ -144,7 +144,9 @@ class _InlineSqliteConnection:
         self._conn.close()
 
 
-def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> AsyncEngine:
+def create_engine(
+    url: str, *, echo: bool = False, inline: bool = False, pool_size: int = 10, max_overflow: int = 20
+) -> AsyncEngine:
     """An async engine tuned for the dialect.
 
     SQLite: WAL, foreign keys, a busy timeout, and ``BEGIN IMMEDIATE`` for write transactions, so two
@@ -186,16 +188,19 @@ def create_engine(url: str, *, echo: bool = False, inline: bool = False) -> Asyn
             conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
         return engine
-    return create_async_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(
+        url, echo=echo, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True
+    )
 
 
 class Database:
     """The engine and session factory of one service, owned by the app's lifespan."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> None:
         self.url = url
+        self.echo = echo
         self.sqlite = is_sqlite(url)
-        self.engine = create_engine(url, echo=echo)
+        self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
         # SQLite: writes on their own engine whose statements run inline (see create_engine).
         self.write_engine = create_engine(url, echo=echo, inline=True) if self.sqlite else self.engine
@@ -207,6 +212,17 @@ class Database:
         # SQLite allows one writer: queue writers of this process here rather than in the busy handler.
         self._write_lock = asyncio.Lock() if self.sqlite else None
         self._after_commit: list[Callable[[AsyncSession], None]] = []
+
+    def for_worker(self) -> Database:
+        """This database for a background worker (the relay, a consumer): on PostgreSQL a pool of its own, so
+        that the worker does not queue for a connection behind requests holding every pooled one (measured:
+        with writers saturating the pool, events waited seconds to be published); on SQLite this one, whose
+        writers must share one lock. The caller disposes of what it got when it is not this one."""
+        if self.sqlite:
+            return self
+        worker = Database(self.url, echo=self.echo, pool_size=1, max_overflow=1)
+        worker._after_commit = self._after_commit  # its commits wake the relay as the requests' do
+        return worker
 
     def on_commit(self, callback: Callable[[AsyncSession], None]) -> None:
         """Register a callback run after each unit of work commits (e.g. wake the outbox relay)."""

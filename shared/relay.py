@@ -110,7 +110,8 @@ class OutboxRelay:
         mark_interval: float = 0.1,
         after_publish: AfterPublish | None = None,
     ) -> None:
-        self._db = db
+        self._main_db = db
+        self._db = db.for_worker()  # PostgreSQL: a pool of its own (see Database.for_worker)
         self._nats = nats
         self.service = service
         self.batch_size = batch_size
@@ -153,7 +154,7 @@ class OutboxRelay:
         if self._task is not None:
             return
         if not self._hooked:
-            self._db.on_commit(self._on_commit)
+            self._main_db.on_commit(self._on_commit)
             self._nats.on_connected(self._on_nats_connected)
             self._hooked = True
         self._stopping = False
@@ -180,6 +181,8 @@ class OutboxRelay:
             await self._flush_marks()
         except Exception as exc:  # the rows are re-sent by the next relay and de-duplicated
             log.warning("outbox relay: could not mark published rows at stop: %s", exc)
+        if self._db is not self._main_db:
+            await self._db.dispose()  # its pool comes back if the relay is started again
 
     # --- the loop ------------------------------------------------------------------------------------
 

@@ -236,3 +236,33 @@ async def test_an_event_published_twice_without_dedup_is_applied_once(
         assert (await session.execute(select(func.count()).select_from(inbox))).scalar_one() == 2
     info = await nats_handle.js.consumer_info(STREAM, "cadres__orgs")
     assert (info.num_pending, info.num_ack_pending) == (0, 0)  # the duplicate was acked, not left hanging
+
+
+async def test_the_relay_and_a_consumer_do_not_wait_for_a_pool_the_requests_hold(
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+) -> None:
+    if kit_db.sqlite:
+        pytest.skip("SQLite: one process, one writer lock shared by everyone (Database.for_worker)")
+    await ensure_stream(nats_handle.js, "orgs")
+    ids = await record_changes(kit_db, 3)
+    relay = OutboxRelay(kit_db, nats_handle, service="orgs", registry=metrics_registry)
+    applied: list[str] = []
+
+    async def handler(_session: object, event: CloudEvent) -> None:
+        applied.append(event.id)
+
+    consumer = Consumer(
+        kit_db, nats_handle, name="cadres", owner="orgs", handler=handler, registry=metrics_registry
+    )
+    # Requests holding every connection of the service's pool (10 + 20 overflow).
+    held = [await kit_db.engine.connect() for _ in range(30)]
+    try:
+        assert await asyncio.wait_for(relay.drain_once(), timeout=10) == 3
+        consumer.start()
+        await wait_until(lambda: len(applied) == 3)
+        assert applied == ids
+    finally:
+        for conn in held:
+            await conn.close()
+        await consumer.stop()
+        await relay.stop()
