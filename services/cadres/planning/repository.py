@@ -9,12 +9,13 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sqlalchemy import Date, and_, bindparam, case, func, insert, or_, select, update
+from sqlalchemy import Date, and_, bindparam, case, extract, func, insert, or_, select, true, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.cadres.assignments.models import Assignment
 from services.cadres.cadres.models import Cadre
+from services.cadres.cadres.schemas import TheoryLevel
 from services.cadres.disciplines.models import Discipline
 from services.cadres.planning.models import AttainedLevel, Plan
 from services.cadres.posts.models import Post
@@ -29,6 +30,9 @@ A = Assignment.__table__
 D = Discipline.__table__
 Q = AttainedLevel.__table__
 K = Cadre.__table__
+
+# none < elementary < intermediate < advanced < bachelor (``THEORY_ORDER`` of the service).
+LEVEL_RANK = {level.value: rank for rank, level in enumerate(TheoryLevel)}
 
 
 def in_force_on(day: Any) -> Any:
@@ -220,61 +224,123 @@ def _plans_in_scope(*, term: str, day: dt.date, scope_path: str | None, within_p
     return stmt.where(L.c.term == term, in_force_on(day))
 
 
-async def count_posts_in(session: AsyncSession, *, scope_path: str | None, within_path: str | None) -> int:
-    """How many posts ``posts_in`` would answer."""
+def _posts_in_scope_count(*, scope_path: str | None, within_path: str | None) -> Any:
+    """How many posts ``posts_in`` would answer (a scalar subquery)."""
     stmt = select(func.count()).select_from(T.join(P, P.c.id == T.c.org_id, isouter=True))
     for path in (scope_path, within_path):
         if path is not None:
             stmt = stmt.where(in_subtree(P.c.path, path))
-    return int((await session.execute(stmt)).scalar_one())
+    return stmt.scalar_subquery()
 
 
-async def planned_inputs(
+def level_rank(level: Any) -> Any:
+    """The rank of a political theory level in ``THEORY_ORDER`` (none 0 < elementary 1 < … < bachelor 4);
+    NULL for anything else, as ``attained`` ignores a value that is not a level."""
+    return case(LEVEL_RANK, value=level, else_=None)
+
+
+def date_key(day: Any) -> Any:
+    """A date as the integer YYYYMMDD, on every backend (SQLite: ``strftime``; PostgreSQL: ``EXTRACT``)."""
+    return extract("year", day) * 10000 + extract("month", day) * 100 + extract("day", day)
+
+
+def _reaches(cadre_id: Any, rank: Any, day: dt.date) -> Any:
+    """1 when the cadre's level on the day (``attained``: the highest of the declared level and those
+    received until the day) is at least ``rank``, else 0: the declared level looked up by primary key,
+    then, only when it falls short, whether a received level reaches it — no maximum is computed."""
+    declared = select(level_rank(K.c.declared_theory_level)).where(K.c.id == cadre_id).scalar_subquery()
+    received = (
+        select(Q.c.cadre_id)
+        .where(Q.c.cadre_id == cadre_id, Q.c.attained_on <= day, level_rank(Q.c.theory_level) >= rank)
+        .exists()
+    )
+    return case((declared >= rank, 1), (received, 1), else_=0)
+
+
+async def coverage_counts(
     session: AsyncSession, *, term: str, day: dt.date, scope_path: str | None, within_path: str | None
-) -> tuple[int, int, list[RowMapping], dict[uuid.UUID, list[str]]]:
-    """What the coverage totals need, from one pass over the plans in force (posts in scope, a CTE of the
-    distinct (post, cadre) pairs): the posts with at least one and with exactly one distinct planned cadre,
-    counted in SQL; for readiness, each distinct planned cadre and post requirements, with the cadre's
-    declared level and, only when the post requires years in the prior post, the start of its longest-held
-    current assignment on the day (``since``); and the levels received until the day by cadres planned in
-    the term (a superset of those in scope: filter them). No list of ids is sent."""
+) -> dict[str, int]:
+    """The coverage totals in one statement answering one row: the posts in scope (``posts_in``), the posts
+    with at least one and with exactly one distinct planned cadre, the distinct planned cadres and how many
+    of them are ready (``is_ready`` for at least one of their posts), over the distinct (post, cadre) pairs
+    in force on the day for the term, posts in scope (a CTE, read once on PostgreSQL).
+
+    Readiness in SQL, as ``attained`` and ``is_ready`` decide it (``tests/test_planning_readiness.py`` holds
+    them side by side). Per pair: ``r``, the rank of the required level (0: none required, or ``none``) and
+    ``y``, the years required in the prior post (0: none). Per cadre, grouped: the least ``r`` over its
+    posts that require no years — ready when 0 (most cadres, nothing looked up), else when its level reaches
+    it (``_reaches``: the declared level by primary key, the received ones only when that falls short); and,
+    for the few posts requiring years, whether the post is met: the level, and ``full_years(since, day) >=
+    y`` with ``since`` the earliest start of an assignment held on the day, i.e. some assignment held on the
+    day started on or before ``day`` less ``y`` years — compared as YYYYMMDD integers, ``start <= day - y *
+    10000``, which counts full years as ``full_years`` does (29 February included). ``CASE`` evaluates the
+    lookups of a branch only when it is reached."""
+    years = func.coalesce(T.c.min_years_in_prior_post, 0)
+    required = T.c.required_theory_level
     pairs = (
         _plans_in_scope(term=term, day=day, scope_path=scope_path, within_path=within_path)
-        .with_only_columns(L.c.post_id, L.c.cadre_id, T.c.required_theory_level, T.c.min_years_in_prior_post)
+        .with_only_columns(
+            L.c.post_id,
+            L.c.cadre_id,
+            case((or_(required.is_(None), required == ""), 0), else_=level_rank(required)).label("r"),
+            years.label("y"),
+        )
         .distinct()
         .cte("pairs")
     )
-    per_post = select(pairs.c.post_id, func.count().label("n")).group_by(pairs.c.post_id).subquery()
-    planned_posts = select(func.count()).select_from(per_post).scalar_subquery()  # computed once
-    posts_with_one = select(func.count()).select_from(per_post).where(per_post.c.n == 1).scalar_subquery()
-    held_since = (
-        select(func.min(A.c.starts_on))
-        .where(A.c.cadre_id == pairs.c.cadre_id, holding_on(day))
-        .scalar_subquery()
+    day_key = day.year * 10000 + day.month * 100 + day.day
+    long_enough = (
+        select(A.c.cadre_id)
+        .where(
+            A.c.cadre_id == pairs.c.cadre_id,
+            holding_on(day),
+            date_key(A.c.starts_on) <= day_key - pairs.c.y * 10000,
+        )
+        .exists()
     )
-    # Only a post with years required in the prior post needs it (``is_ready``): not looked up otherwise.
-    since = case((pairs.c.min_years_in_prior_post != 0, held_since), else_=None).label("since")
-    # The declared level by primary key, per distinct cadre: a join lets the planner hash every cadre.
-    declared = select(K.c.declared_theory_level).where(K.c.id == pairs.c.cadre_id).scalar_subquery()
+    post_met_with_years = case(
+        (pairs.c.y == 0, 0),
+        (~long_enough, 0),
+        (pairs.c.r == 0, 1),
+        else_=_reaches(pairs.c.cadre_id, pairs.c.r, day),
+    )
+    per_cadre = (
+        select(
+            pairs.c.cadre_id,
+            func.min(case((pairs.c.y == 0, pairs.c.r), else_=None)).label("r_plain"),
+            func.max(post_met_with_years).label("met_with_years"),
+        )
+        .group_by(pairs.c.cadre_id)
+        .subquery("per_cadre")
+    )
+    ready = case(
+        (per_cadre.c.met_with_years == 1, 1),
+        (per_cadre.c.r_plain == 0, 1),
+        (per_cadre.c.r_plain.is_(None), 0),
+        else_=_reaches(per_cadre.c.cadre_id, per_cadre.c.r_plain, day),
+    )
+    cadres = (
+        select(func.count().label("candidates"), func.coalesce(func.sum(ready), 0).label("ready_candidates"))
+        .select_from(per_cadre)
+        .subquery("cadres")
+    )
+    per_post = select(pairs.c.post_id, func.count().label("n")).group_by(pairs.c.post_id).subquery("per_post")
+    posts = (
+        select(
+            func.count().label("planned_posts"),
+            func.count(case((per_post.c.n == 1, 1))).label("posts_with_one"),
+        )
+        .select_from(per_post)
+        .subquery("planned")
+    )
     stmt = select(
-        pairs.c.cadre_id,
-        pairs.c.required_theory_level,
-        pairs.c.min_years_in_prior_post,
-        declared.label("declared_theory_level"),
-        since,
-        planned_posts.label("planned_posts"),
-        posts_with_one.label("posts_with_one"),
-    ).distinct()
-    rows = list((await session.execute(stmt)).mappings().all())
-    in_term = select(L.c.cadre_id).where(L.c.term == term, in_force_on(day))
-    received: dict[uuid.UUID, list[str]] = {}
-    for r in await session.execute(
-        select(Q.c.cadre_id, Q.c.theory_level).where(Q.c.cadre_id.in_(in_term), Q.c.attained_on <= day)
-    ):
-        received.setdefault(r.cadre_id, []).append(r.theory_level)
-    if not rows:
-        return 0, 0, [], received
-    return int(rows[0]["planned_posts"]), int(rows[0]["posts_with_one"]), rows, received
+        _posts_in_scope_count(scope_path=scope_path, within_path=within_path).label("posts"),
+        posts.c.planned_posts,
+        posts.c.posts_with_one,
+        cadres.c.candidates,
+        cadres.c.ready_candidates,
+    ).select_from(cadres.join(posts, true()))
+    return {k: int(v) for k, v in (await session.execute(stmt)).mappings().one().items()}
 
 
 async def declared_levels(session: AsyncSession, cadre_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:

@@ -436,30 +436,17 @@ async def coverage_totals(
     term: str,
     day: dt.date,
 ) -> dict[str, int]:
-    """The totals of ``coverage`` without its items: counted in SQL, readiness of the planned cadres only,
-    from one pass over the plans in force (``planned_inputs``).
+    """The totals of ``coverage`` without its items, counted in one statement (``coverage_counts``),
+    readiness included: only the totals come back.
 
     A planned cadre is ready when ready for one of the posts it is planned for (as in ``coverage``)."""
     scope, within_path = await _within_path(session, request, principal, within_org)
     where = {"scope_path": scope, "within_path": within_path}
-    posts = await repo.count_posts_in(session, **where)
-    planned_posts, posts_with_one, pairs, received = await repo.planned_inputs(
-        session, term=term, day=day, **where
-    )
-    level: dict[uuid.UUID, str] = {}
-    ready: set[uuid.UUID] = set()
-    for pair in pairs:
-        cadre_id = pair["cadre_id"]
-        if cadre_id in ready:
-            continue
-        if cadre_id not in level:
-            level[cadre_id] = attained(pair["declared_theory_level"], received.get(cadre_id, []))
-        if is_ready(pair, level=level[cadre_id], since=pair["since"], day=day):
-            ready.add(cadre_id)
+    counts = await repo.coverage_counts(session, term=term, day=day, **where)
     return {
-        "posts": posts,
-        "posts_without_candidate": posts - planned_posts,
-        "posts_with_one": posts_with_one,
-        "candidates": len(level),
-        "ready_candidates": len(ready),
+        "posts": counts["posts"],
+        "posts_without_candidate": counts["posts"] - counts["planned_posts"],
+        "posts_with_one": counts["posts_with_one"],
+        "candidates": counts["candidates"],
+        "ready_candidates": counts["ready_candidates"],
     }
