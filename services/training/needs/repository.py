@@ -27,6 +27,7 @@ Then the needs of the chosen cadres are read in full, as one query.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -34,7 +35,7 @@ from sqlalchemy import and_, any_, bindparam, func, literal, or_, select, text, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.types import Uuid
+from sqlalchemy.types import Date, Uuid
 
 from services.training.enrollments.models import Enrollment
 from services.training.projections.models import (
@@ -254,6 +255,14 @@ async def page(
 ) -> list[RowMapping]:
     """The needs of one page of cadres (``limit + 1`` cadres, ordered by sort key then id)."""
     dialect = session.get_bind().dialect.name
+    if cadre_id is not None and after is None:
+        # One cadre (a profile's question): the needs query itself tells whether it is in need.
+        if not paths and post_category is None:
+            stmt = _needs_of_one_cadre()
+            return list(
+                (await session.execute(stmt, {"b_day": day, "b_cadre_id": cadre_id})).mappings().all()
+            )
+        return await _needs_of(session, [cadre_id], day=day, paths=paths, post_category=post_category)
     posts = None
     if paths and cadre_id is None:
         posts = await count_subtree_posts(
@@ -274,6 +283,32 @@ async def page(
     ids = list((await session.scalars(chosen)).all())
     if not ids:
         return []
+    return await _needs_of(session, ids, day=day, paths=paths, post_category=post_category)
+
+
+@functools.cache
+def _needs_of_one_cadre() -> Any:
+    """The needs of one cadre anywhere (``b_cadre_id``, ``b_day``): built once (building it per request cost
+    more than running it)."""
+    needs = needs_query(
+        day=bindparam("b_day", type_=Date),
+        paths=[],
+        post_category=None,
+        cadre_ids=lambda column: column == bindparam("b_cadre_id", type_=Uuid),
+    )
+    return select(needs).order_by(needs.c.required_rank.desc(), needs.c.relation, needs.c.title)
+
+
+async def _needs_of(
+    session: AsyncSession,
+    ids: list[uuid.UUID],
+    *,
+    day: dt.date,
+    paths: list[str],
+    post_category: str | None,
+) -> list[RowMapping]:
+    """The needs of these cadres, ordered by sort key, id, then each cadre's posts."""
+    dialect = session.get_bind().dialect.name
     needs = needs_query(
         day=day,
         paths=paths,

@@ -144,6 +144,11 @@ async def test_training_needs_follow_posts_plans_and_completions(training: Train
     # filters: category, cadre, within (the post's organization), the caller's scope
     assert [i["cadre_id"] for i in await needs("&post_category=vice_chair")] == [planned]
     assert [i["cadre_id"] for i in await needs(f"&cadre_id={holder}")] == [holder]
+    by_cadre = await needs(f"&cadre_id={planned}")  # the one-cadre query answers as the walk does
+    assert by_cadre == [i for i in items if i["cadre_id"] == planned]
+    assert await needs(f"&cadre_id={planned}&within={training.orgs['B']}") == []
+    assert await needs(f"&cadre_id={fine}") == []  # holds a post, needs nothing more
+    assert await needs(f"&cadre_id={holder}", roles=["viewer"], org="B") == []
     within_x = await needs(f"&within={training.orgs['X']}")
     assert [(i["cadre_id"], [p["post_id"] for p in i["posts"]]) for i in within_x] == [(planned, [commune])]
     assert await needs(roles=["viewer"], org="B") == []
