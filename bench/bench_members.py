@@ -14,6 +14,7 @@ For the chosen backend (``--db sqlite``: a file under bench/out/; ``--db postgre
    PostgreSQL ``EXPLAIN (ANALYZE, BUFFERS)`` of the slowest statements, printed (``--plans`` of them).
 
     .venv/bin/python bench/bench_members.py --db sqlite --scale 0.05
+    .venv/bin/python bench/bench_members.py --db postgresql --scale 0.25 --reuse tochuc_bench_orgs_NNN_members
     .venv/bin/python bench/bench_members.py --db postgresql --scale 1 --json bench/out/members-pg-1.0.json
 """
 
@@ -143,8 +144,6 @@ async def count_sql(url: str, sql: str, *args: Any) -> int:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from generate_members import expected_members
     from generate_tree import generate
-    from load_members import load as load_members
-    from load_tree import load as load_tree
 
     OUT.mkdir(parents=True, exist_ok=True)
     results: dict[str, Any] = {
@@ -160,126 +159,164 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         f"~{expected_members(tree):,} members expected  (load avg {load1():.2f})"
     )
     try:
-        url = await fresh_database(args, "members")
-        loaded_tree = await load_tree(url, tree)
-        say(f"  tree loaded: {loaded_tree.rows:,} rows in {loaded_tree.seconds:.1f} s")
-        la0 = load1()
-        loaded = await load_members(
-            url, tree, seed=args.seed, chunk=args.chunk, defer_indexes=not args.keep_indexes
-        )
-        results["load"] = {
-            "members": loaded.members,
-            "states": loaded.states,
-            "db_seconds": loaded.seconds,
-            "wall_seconds": loaded.wall,
-            "members_per_s": loaded.members_per_second,
-            "rows_per_s": loaded.rows_per_second,
-            "members_per_s_with_generation": loaded.members / loaded.wall,
-            "analyze_seconds": loaded.analyze_seconds,
-            "rebuild_seconds": loaded.rebuild_seconds,
-            "indexes_deferred": not args.keep_indexes,
-            "loadavg_1m": [la0, load1()],
-        }
-        say(
-            f"load: {loaded.members:,} members + {loaded.states:,} states in {loaded.seconds:.1f} s of database time = "
-            f"{loaded.members_per_second:,.0f} members/s ({loaded.rows_per_second:,.0f} rows/s) "
-            f"[target ≥ 20,000 members/s: {'MET' if loaded.members_per_second >= 20_000 else 'MISSED'}]; "
-            f"{loaded.members / loaded.wall:,.0f} members/s including generation ({loaded.wall:.0f} s); "
-            f"{'indexes and foreign keys rebuilt in ' + format(loaded.rebuild_seconds, '.1f') + ' s (counted); ' if loaded.rebuild_seconds else ''}"
-            f"ANALYZE {loaded.analyze_seconds:.1f} s  (load avg {la0:.2f} → {load1():.2f})"
-        )
-
-        big_id = loaded_tree.ids[tree.big]
-        upper_id = loaded_tree.ids[tree.move_parents[1]]
-        async with RunningApp(url, "nats://127.0.0.1:1", workers=False) as svc:
-            timer = StatementTimer(svc.app.state.db.engine)
-            cases: list[tuple[str, str, str, dict[str, Any], float]] = [
-                ("sector", "whole country", "/v1/stats/sector", dict(PERIOD), 2000),
-                (
-                    "sector",
-                    "big committee VN.U01.BIG",
-                    "/v1/stats/sector",
-                    {**PERIOD, "within": str(big_id)},
-                    200,
-                ),
-                (
-                    "sector",
-                    "upper committee VN.U02",
-                    "/v1/stats/sector",
-                    {**PERIOD, "within": str(upper_id)},
-                    200,
-                ),
-                (
-                    "search",
-                    f"common name q={COMMON_NAME!r}",
-                    "/v1/members",
-                    {"q": COMMON_NAME, "limit": 50},
-                    50,
-                ),
-                ("search", f"rare name q={RARE_NAME!r}", "/v1/members", {"q": RARE_NAME, "limit": 50}, 50),
-            ]
-            slow: list[tuple[float, str, str, Any]] = []
-            for kind, what, path, params, target in cases:
-                entry = await timed_get(svc, timer, path, params, args.runs)
-                body = entry.pop("body")
-                raw = entry.pop("_raw")
-                entry["target_ms"] = target
-                if kind == "sector":
-                    entry["members_section"] = body["members"]
-                    say(
-                        f"{kind} {what}: median {entry['ms']:,.1f} ms (min {entry['min_ms']:,.1f}, max {entry['max_ms']:,.1f}; "
-                        f"CPU {entry['cpu_ms']:,.1f} ms; SQL {entry['sql_ms']:,.1f} ms in {len(raw)} statements) "
-                        f"[target < {target:,.0f} ms: {'MET' if entry['ms'] < target else 'MISSED'}]  (load avg {entry['loadavg_1m']:.2f})"
-                    )
-                    say(f"    members: {json.dumps(body['members'], ensure_ascii=False)}")
-                else:
-                    entry["items"] = len(body["items"])
-                    entry["first"] = [i["full_name"] for i in body["items"][:3]]
-                    entry["matches"] = await count_sql(
-                        url, "SELECT count(*) FROM members WHERE name_search LIKE $1", f"%{params['q']}%"
-                    )
-                    say(
-                        f"{kind} {what}: median {entry['ms']:,.1f} ms (min {entry['min_ms']:,.1f}, max {entry['max_ms']:,.1f}; "
-                        f"CPU {entry['cpu_ms']:,.1f} ms; SQL {entry['sql_ms']:,.1f} ms in {len(raw)} statements); "
-                        f"{entry['items']} items, {entry['matches']:,} names match; first {entry['first']} "
-                        f"[target < {target:,.0f} ms: {'MET' if entry['ms'] < target else 'MISSED'}]  (load avg {entry['loadavg_1m']:.2f})"
-                    )
-                for ms, statement in entry["statements"][:4]:
-                    say(f"      {ms:>9,.1f} ms  {statement}")
-                results.setdefault(kind, {})[what] = entry
-                slow.extend((ms, f"{kind} {what}", st, p) for ms, st, p in raw)
-        if args.db == "postgresql" and args.plans:
-            say(
-                f"\nEXPLAIN (ANALYZE, BUFFERS) of the {args.plans} slowest statements (load avg {load1():.2f})"
-            )
-            seen: set[str] = set()
-            plans = []
-            for ms, what, statement, parameters in sorted(slow, key=lambda s: -s[0]):
-                if statement in seen:
-                    continue
-                seen.add(statement)
-                lines = await explain(url, statement, parameters)
-                plans.append(
-                    {
-                        "ms": ms,
-                        "what": what,
-                        "sql": " ".join(statement.split()),
-                        "params": [str(p) for p in parameters or ()],
-                        "plan": lines,
-                    }
-                )
-                say(
-                    f"\n--- {what}: {ms:,.1f} ms in the request\n{' '.join(statement.split())}\n  params {[str(p) for p in parameters or ()]}"
-                )
-                for line in lines:
-                    say("  " + line)
-                if len(plans) >= args.plans:
-                    break
-            results["plans"] = plans
+        if args.reuse:
+            url, big_id, upper_id = await reuse_database(args, tree)
+        else:
+            url, big_id, upper_id = await load_fresh(args, tree, results)
+        await measure(args, url, big_id, upper_id, results)
     finally:
         if args.db == "postgresql" and args.created and not args.keep:
             await pg_admin(args.pg_url, [f'DROP DATABASE IF EXISTS "{n}" WITH (FORCE)' for n in args.created])
     return results
+
+
+async def reuse_database(args: argparse.Namespace, tree: Any) -> tuple[str, str, str]:
+    """``--reuse NAME``: an existing database of the same tree, upgraded to head; no load."""
+    import asyncpg
+    from bench_tree import asyncpg_url
+    from load_members import asyncpg_dsn
+
+    from shared.migrations import upgrade
+
+    url = asyncpg_url(args.pg_url, args.reuse)
+    say(f"  reusing PostgreSQL database {args.reuse} (upgraded to head; no load)")
+    await asyncio.to_thread(upgrade, "orgs", url)
+    conn = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        ids = {
+            r["code"]: str(r["id"])
+            for r in await conn.fetch(
+                "SELECT code, id FROM organizations WHERE code = ANY($1::text[])",
+                [tree.nodes[tree.big].code, tree.nodes[tree.move_parents[1]].code],
+            )
+        }
+    finally:
+        await conn.close()
+    return url, ids[tree.nodes[tree.big].code], ids[tree.nodes[tree.move_parents[1]].code]
+
+
+async def load_fresh(args: argparse.Namespace, tree: Any, results: dict[str, Any]) -> tuple[str, str, str]:
+    from load_members import load as load_members
+    from load_tree import load as load_tree
+
+    url = await fresh_database(args, "members")
+    loaded_tree = await load_tree(url, tree)
+    say(f"  tree loaded: {loaded_tree.rows:,} rows in {loaded_tree.seconds:.1f} s")
+    la0 = load1()
+    loaded = await load_members(
+        url, tree, seed=args.seed, chunk=args.chunk, defer_indexes=not args.keep_indexes
+    )
+    results["load"] = {
+        "members": loaded.members,
+        "states": loaded.states,
+        "db_seconds": loaded.seconds,
+        "wall_seconds": loaded.wall,
+        "members_per_s": loaded.members_per_second,
+        "rows_per_s": loaded.rows_per_second,
+        "members_per_s_with_generation": loaded.members / loaded.wall,
+        "analyze_seconds": loaded.analyze_seconds,
+        "rebuild_seconds": loaded.rebuild_seconds,
+        "indexes_deferred": not args.keep_indexes,
+        "loadavg_1m": [la0, load1()],
+    }
+    say(
+        f"load: {loaded.members:,} members + {loaded.states:,} states in {loaded.seconds:.1f} s of database time = "
+        f"{loaded.members_per_second:,.0f} members/s ({loaded.rows_per_second:,.0f} rows/s) "
+        f"[target ≥ 20,000 members/s: {'MET' if loaded.members_per_second >= 20_000 else 'MISSED'}]; "
+        f"{loaded.members / loaded.wall:,.0f} members/s including generation ({loaded.wall:.0f} s); "
+        f"{'indexes and foreign keys rebuilt in ' + format(loaded.rebuild_seconds, '.1f') + ' s (counted); ' if loaded.rebuild_seconds else ''}"
+        f"VACUUM ANALYZE {loaded.analyze_seconds:.1f} s (not counted)  (load avg {la0:.2f} → {load1():.2f})"
+    )
+
+    return url, str(loaded_tree.ids[tree.big]), str(loaded_tree.ids[tree.move_parents[1]])
+
+
+async def measure(
+    args: argparse.Namespace, url: str, big_id: str, upper_id: str, results: dict[str, Any]
+) -> None:
+    async with RunningApp(url, "nats://127.0.0.1:1", workers=False) as svc:
+        timer = StatementTimer(svc.app.state.db.engine)
+        cases: list[tuple[str, str, str, dict[str, Any], float]] = [
+            ("sector", "whole country", "/v1/stats/sector", dict(PERIOD), 2000),
+            (
+                "sector",
+                "big committee VN.U01.BIG",
+                "/v1/stats/sector",
+                {**PERIOD, "within": str(big_id)},
+                200,
+            ),
+            (
+                "sector",
+                "upper committee VN.U02",
+                "/v1/stats/sector",
+                {**PERIOD, "within": str(upper_id)},
+                200,
+            ),
+            (
+                "search",
+                f"common name q={COMMON_NAME!r}",
+                "/v1/members",
+                {"q": COMMON_NAME, "limit": 50},
+                50,
+            ),
+            ("search", f"rare name q={RARE_NAME!r}", "/v1/members", {"q": RARE_NAME, "limit": 50}, 50),
+        ]
+        slow: list[tuple[float, str, str, Any]] = []
+        for kind, what, path, params, target in cases:
+            entry = await timed_get(svc, timer, path, params, args.runs)
+            body = entry.pop("body")
+            raw = entry.pop("_raw")
+            entry["target_ms"] = target
+            if kind == "sector":
+                entry["members_section"] = body["members"]
+                say(
+                    f"{kind} {what}: median {entry['ms']:,.1f} ms (min {entry['min_ms']:,.1f}, max {entry['max_ms']:,.1f}; "
+                    f"CPU {entry['cpu_ms']:,.1f} ms; SQL {entry['sql_ms']:,.1f} ms in {len(raw)} statements) "
+                    f"[target < {target:,.0f} ms: {'MET' if entry['ms'] < target else 'MISSED'}]  (load avg {entry['loadavg_1m']:.2f})"
+                )
+                say(f"    members: {json.dumps(body['members'], ensure_ascii=False)}")
+            else:
+                entry["items"] = len(body["items"])
+                entry["first"] = [i["full_name"] for i in body["items"][:3]]
+                entry["matches"] = await count_sql(
+                    url, "SELECT count(*) FROM members WHERE name_search LIKE $1", f"%{params['q']}%"
+                )
+                say(
+                    f"{kind} {what}: median {entry['ms']:,.1f} ms (min {entry['min_ms']:,.1f}, max {entry['max_ms']:,.1f}; "
+                    f"CPU {entry['cpu_ms']:,.1f} ms; SQL {entry['sql_ms']:,.1f} ms in {len(raw)} statements); "
+                    f"{entry['items']} items, {entry['matches']:,} names match; first {entry['first']} "
+                    f"[target < {target:,.0f} ms: {'MET' if entry['ms'] < target else 'MISSED'}]  (load avg {entry['loadavg_1m']:.2f})"
+                )
+            for ms, statement in entry["statements"][:4]:
+                say(f"      {ms:>9,.1f} ms  {statement}")
+            results.setdefault(kind, {})[what] = entry
+            slow.extend((ms, f"{kind} {what}", st, p) for ms, st, p in raw)
+    if args.db == "postgresql" and args.plans:
+        say(f"\nEXPLAIN (ANALYZE, BUFFERS) of the {args.plans} slowest statements (load avg {load1():.2f})")
+        seen: set[str] = set()
+        plans = []
+        for ms, what, statement, parameters in sorted(slow, key=lambda s: -s[0]):
+            if statement in seen:
+                continue
+            seen.add(statement)
+            lines = await explain(url, statement, parameters)
+            plans.append(
+                {
+                    "ms": ms,
+                    "what": what,
+                    "sql": " ".join(statement.split()),
+                    "params": [str(p) for p in parameters or ()],
+                    "plan": lines,
+                }
+            )
+            say(
+                f"\n--- {what}: {ms:,.1f} ms in the request\n{' '.join(statement.split())}\n  params {[str(p) for p in parameters or ()]}"
+            )
+            for line in lines:
+                say("  " + line)
+            if len(plans) >= args.plans:
+                break
+        results["plans"] = plans
 
 
 def main() -> None:
@@ -305,6 +342,11 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
     parser.add_argument("--json", help="also write the figures as JSON here")
+    parser.add_argument(
+        "--reuse",
+        metavar="DBNAME",
+        help="PostgreSQL: measure this existing database (same --scale/--seed; upgraded to head), no load",
+    )
     args = parser.parse_args()
     args.created = []
     results = asyncio.run(run(args))

@@ -89,7 +89,7 @@ LEFT_REASONS = ("deceased", "withdrawn", "removed", "expelled")
 
 MEMBER_COLUMNS = (
     "id", "member_no", "full_name", "name_search", "sort_key", "birth_date", "gender", "national_id",
-    "ethnicity", "religion", "admitted_on", "decision_no", "version", "recorded_at",
+    "ethnicity", "religion", "admitted_on", "decision_no", "version", "recorded_at", "admitted_org_node",
 )  # fmt: skip
 STATE_COLUMNS = (
     "id", "member_id", "valid_from", "valid_to", "status", "left_reason", "org_node", "residence_unit_id",
@@ -231,6 +231,7 @@ def generate_members(tree: Tree, *, seed: int = 1, chunk: int = 50_000) -> Itera
                     f"{rng.randint(1, 9999)}-QĐ/ĐU",
                     len(states),
                     RECORDED_AT,
+                    node,
                 )
             )
             for i, (valid_from, status, left_reason, recognized_on, card_no) in enumerate(states):

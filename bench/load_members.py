@@ -9,7 +9,9 @@ as the service stores them. Batches are generated in memory first (not timed), t
   their catalog definitions afterwards (the rebuild is counted in the load time); ``--keep-indexes`` loads
   into the tables as migrated (~10,000 members/s here: every row then pays two foreign-key checks and four
   B-tree inserts, two of them at random UUID positions). Afterwards the ``member_states.id`` sequence is
-  moved past the explicit ids and the two tables are ANALYZEd (not counted).
+  moved past the explicit ids and the tables are VACUUMed and ANALYZEd (not counted: what autovacuum does
+  after a bulk insert). The rows of ``member_counts`` / ``member_day_counts`` (``members.counts``) are
+  computed from the generated members in the generating thread and copied with each batch (counted).
 * SQLite: executemany through the service's SQLAlchemy tables (so values are encoded as the service encodes
   them), one transaction per batch.
 
@@ -38,11 +40,73 @@ from generate_members import MEMBER_COLUMNS, STATE_COLUMNS, expected_members, ge
 from generate_tree import Tree, generate  # noqa: E402
 from sqlalchemy import insert, text  # noqa: E402
 
-from services.orgs.members.models import Member, MemberState  # noqa: E402
+from services.orgs.members.counts import COLUMNS as COUNT_COLUMNS  # noqa: E402
+from services.orgs.members.counts import LEFT_REASONS, STATUSES  # noqa: E402
+from services.orgs.members.models import Member, MemberCount, MemberDayCount, MemberState  # noqa: E402
 from shared.db import Database  # noqa: E402
 
 M = Member.__table__
 S = MemberState.__table__
+K = MemberCount.__table__
+G = MemberDayCount.__table__
+ORG_COUNT_COLUMNS = ("org_node", "day", *COUNT_COLUMNS)
+DAY_COUNT_COLUMNS = ("day", *COUNT_COLUMNS)
+_COL = {c: i for i, c in enumerate(COUNT_COLUMNS)}
+_ST = {s: _COL[s] for s in STATUSES}
+_LEFT = {r: _COL[f"left_{r}"] for r in LEFT_REASONS}
+
+
+class CountRows:
+    """The ``member_counts`` / ``member_day_counts`` rows of the generated members, as the service keeps
+    them (``services.orgs.members.counts``), computed while generating (not on the database clock).
+
+    Members come organization by organization, so after each batch every organization but the batch's last
+    one is complete: its rows (running totals per day of change) are emitted with that batch.
+    """
+
+    def __init__(self) -> None:
+        self.pending: dict[int, dict[Any, list[int]]] = {}
+        self.days: dict[Any, list[int]] = {}
+        self.last_node: int | None = None
+
+    def _bump(self, node: int, day: Any, col: int, n: int) -> None:
+        per_day = self.pending.setdefault(node, {})
+        per_day.setdefault(day, [0] * len(COUNT_COLUMNS))[col] += n
+        self.days.setdefault(day, [0] * len(COUNT_COLUMNS))[col] += n
+
+    def add(self, members: list[tuple], states: list[tuple]) -> list[tuple]:
+        i_adm_on, i_adm_org = MEMBER_COLUMNS.index("admitted_on"), MEMBER_COLUMNS.index("admitted_org_node")
+        for m in members:
+            self._bump(m[i_adm_org], m[i_adm_on], _COL["admitted"], 1)
+        recognized: set[Any] = set()
+        for _id, member_id, valid_from, valid_to, status, left_reason, node, *_ in states:
+            if status in _ST:
+                self._bump(node, valid_from, _ST[status], 1)
+                if valid_to is not None:
+                    self._bump(node, valid_to, _ST[status], -1)
+                if status == "official" and member_id not in recognized:
+                    recognized.add(member_id)
+                    self._bump(node, valid_from, _COL["recognized"], 1)
+            elif status == "left":
+                self._bump(node, valid_from, _LEFT[left_reason], 1)
+            self.last_node = node
+        return self.flush(keep=self.last_node)
+
+    def flush(self, keep: int | None = None) -> list[tuple]:
+        rows: list[tuple] = []
+        n_status = len(STATUSES)
+        for node in sorted(n for n in self.pending if n != keep):
+            totals = [0] * n_status
+            for day in sorted(self.pending[node]):
+                cols = self.pending[node][day]
+                for j in range(n_status):
+                    totals[j] += cols[j]
+                rows.append((node, day, *totals, *cols[n_status:]))
+            del self.pending[node]
+        return rows
+
+    def day_rows(self) -> list[tuple]:
+        return [(day, *cols) for day, cols in sorted(self.days.items()) if any(cols)]
 
 
 @dataclass
@@ -128,13 +192,25 @@ async def load(
     if url.startswith("sqlite"):
         db = Database(url)
         try:
-            for batch in generate_members(tree, seed=seed, chunk=chunk):
+            counter = CountRows()
+            batches = list(generate_members(tree, seed=seed, chunk=chunk))
+            for index, batch in enumerate(batches):
                 m_rows = [dict(zip(MEMBER_COLUMNS, m, strict=True)) for m in batch.members]
                 s_rows = [dict(zip(STATE_COLUMNS, s, strict=True)) for s in batch.states]
+                count_rows = counter.add(batch.members, batch.states)
+                if index == len(batches) - 1:
+                    count_rows += counter.flush()
+                k_rows = [dict(zip(ORG_COUNT_COLUMNS, r, strict=True)) for r in count_rows]
                 t0 = time.perf_counter()
                 async with db.transaction() as session:
                     await session.execute(insert(M), m_rows)
                     await session.execute(insert(S), s_rows)
+                    if k_rows:
+                        await session.execute(insert(K), k_rows)
+                    if index == len(batches) - 1:
+                        g_rows = [dict(zip(DAY_COUNT_COLUMNS, r, strict=True)) for r in counter.day_rows()]
+                        if g_rows:
+                            await session.execute(insert(G), g_rows)
                 db_seconds += time.perf_counter() - t0
                 members += len(batch.members)
                 states += len(batch.states)
@@ -155,9 +231,13 @@ async def load(
             queue: asyncio.Queue = asyncio.Queue(maxsize=2)
             loop = asyncio.get_running_loop()
 
+            counter = CountRows()
+
             def produce() -> None:
-                # Generation runs in a thread: it overlaps the server's work on the previous batch.
+                # Generation (and the count rows) runs in a thread: it overlaps the server's work on the
+                # previous batch.
                 for batch in generate_members(tree, seed=seed, chunk=chunk):
+                    batch.count_rows = counter.add(batch.members, batch.states)  # type: ignore[attr-defined]
                     asyncio.run_coroutine_threadsafe(queue.put(batch), loop).result()
                 asyncio.run_coroutine_threadsafe(queue.put(None), loop).result()
 
@@ -169,12 +249,24 @@ async def load(
                     await conn.copy_records_to_table(
                         "member_states", records=batch.states, columns=STATE_COLUMNS
                     )
+                    await conn.copy_records_to_table(
+                        "member_counts", records=batch.count_rows, columns=ORG_COUNT_COLUMNS
+                    )
                 db_seconds += time.perf_counter() - t0
                 members += len(batch.members)
                 states += len(batch.states)
                 if progress:
                     _progress(members, total, states, db_seconds, started)
             await producer
+            t0 = time.perf_counter()
+            async with conn.transaction():
+                await conn.copy_records_to_table(
+                    "member_counts", records=counter.flush(), columns=ORG_COUNT_COLUMNS
+                )
+                await conn.copy_records_to_table(
+                    "member_day_counts", records=counter.day_rows(), columns=DAY_COUNT_COLUMNS
+                )
+            db_seconds += time.perf_counter() - t0
             t0 = time.perf_counter()
             for statement in deferred:
                 if progress:
@@ -189,8 +281,10 @@ async def load(
             db_seconds += time.perf_counter() - t0
             # What autovacuum would do shortly after a bulk load (not counted in the load rate).
             t0 = time.perf_counter()
-            await conn.execute("ANALYZE members")
-            await conn.execute("ANALYZE member_states")
+            # VACUUM too: PostgreSQL ≥ 13 autovacuums insert-only tables, which sets the visibility map the
+            # index-only scans of the report rely on.
+            for table in ("members", "member_states", "member_counts", "member_day_counts"):
+                await conn.execute(f"VACUUM (ANALYZE) {table}")
             analyze = time.perf_counter() - t0
         finally:
             await conn.close()

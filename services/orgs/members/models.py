@@ -91,6 +91,54 @@ class MemberState(Base):
     card_no: Mapped[str | None] = mapped_column(String(32))
 
 
+class MemberCount(Base):
+    """Members of an organization by status, kept by the same unit of work as ``member_states``.
+
+    One row per organization and day on which its members changed (``members.counts``):
+
+    * ``probationary``, ``official``, ``exempt`` — running totals: the members at home in the organization
+      in that status on ``day`` (after that day's changes), until the organization's next row. "Active in X
+      on D" is the row of each organization with the greatest ``day`` ≤ D (one index probe per organization).
+    * ``admitted``, ``recognized``, ``left_<reason>`` — that day's events in the organization (the admitting
+      organization; the organization of the member when recognized or when leaving).
+    """
+
+    __tablename__ = "member_counts"
+
+    org_node: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    probationary: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    official: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    exempt: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    admitted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    recognized: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_expelled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_deceased: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_withdrawn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class MemberDayCount(Base):
+    """The whole system's member changes per day (the whole-country report sums these, ~18k rows).
+
+    ``probationary``, ``official``, ``exempt`` are the day's net changes (not totals: an upsert that adds is
+    safe under concurrent writers); the event columns are the day's counts, as in ``member_counts``.
+    """
+
+    __tablename__ = "member_day_counts"
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    probationary: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    official: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    exempt: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    admitted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    recognized: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_expelled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_deceased: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_withdrawn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
 class MemberTemporaryActivity(Base):
     __tablename__ = "member_temporary_activities"
     __table_args__ = (

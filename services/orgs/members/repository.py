@@ -15,6 +15,7 @@ from sqlalchemy import and_, bindparam, func, insert, or_, select, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.orgs.members import counts
 from services.orgs.members.models import (
     Member,
     MemberChange,
@@ -314,8 +315,14 @@ async def insert_member(session: AsyncSession, **values: Any) -> None:
     await session.execute(INSERT_MEMBER, {"version": 1, "recorded_at": dt.datetime.now(dt.UTC), **values})
 
 
-async def insert_state(session: AsyncSession, **values: Any) -> None:
+async def insert_state(session: AsyncSession, *, event: str | None = None, **values: Any) -> None:
+    """A member's first state; counted in ``member_counts`` (with ``event`` on its organization and day)."""
     await session.execute(INSERT_STATE, values)
+    changes = counts.new_changes()
+    counts.add_state(changes, values["org_node"], values["status"], values["valid_from"], +1)
+    if event is not None:
+        counts.add_event(changes, values["org_node"], values["valid_from"], event)
+    await counts.apply(session, changes)
 
 
 async def new_state(
@@ -324,11 +331,15 @@ async def new_state(
     day: dt.date,
     *,
     current: Mapping[str, Any] | None = None,
+    event: str | None = None,
+    tally: counts.Changes | None = None,
     **changes: Any,
 ) -> None:
     """Close the member's current state on ``day`` and open a new one with ``changes`` applied.
 
     ``current``: the current state as the caller read it in this transaction (saves reading it again).
+    The change is counted in ``member_counts`` (``event``: that day's event in the new state's
+    organization) — at once, or, given a ``tally``, added to it for the caller to apply once (a merge).
     """
     if current is None:
         current = (await session.execute(CURRENT_STATE_OF_ID, {"member_id": member_id})).mappings().one()
@@ -336,6 +347,13 @@ async def new_state(
     values = {k: v for k, v in current.items() if k != "id"}
     values.update(changes, valid_from=day, valid_to=None)
     await session.execute(INSERT_STATE, values)
+    pending = tally if tally is not None else counts.new_changes()
+    counts.add_state(pending, current["org_node"], current["status"], day, -1)
+    counts.add_state(pending, values["org_node"], values["status"], day, +1)
+    if event is not None:
+        counts.add_event(pending, values["org_node"], day, event)
+    if tally is None:
+        await counts.apply(session, pending)
 
 
 async def insert_temporary(session: AsyncSession, **values: Any) -> None:

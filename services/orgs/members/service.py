@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orgs.members import events
+from services.orgs.members import counts, events
 from services.orgs.members import repository as repo
 from services.orgs.members.schemas import (
     SENSITIVE_FIELDS,
@@ -364,6 +364,7 @@ async def admit(
     )
     await repo.insert_state(
         session,
+        event="admitted",
         member_id=member_id,
         valid_from=day,
         valid_to=None,
@@ -427,7 +428,14 @@ async def recognize(
             ]
         )
     await repo.new_state(
-        session, member_id, day, current=state, status="official", recognized_on=day, card_no=body.card_no
+        session,
+        member_id,
+        day,
+        current=state,
+        event="recognized",
+        status="official",
+        recognized_on=day,
+        card_no=body.card_no,
     )
     sequence = await repo.bump_version(session, member_id)
     org_id = (await org_repo.ids_of(session, [state["org_node"]]))[state["org_node"]]
@@ -566,7 +574,15 @@ async def depart(
     day = body.effective_on
     _not_left(state, "another departure")
     _in_order(ident, state, day, "The departure")
-    await repo.new_state(session, member_id, day, current=state, status="left", left_reason=body.reason.value)
+    await repo.new_state(
+        session,
+        member_id,
+        day,
+        current=state,
+        event=f"left_{body.reason.value}",
+        status="left",
+        left_reason=body.reason.value,
+    )
     sequence = await repo.bump_version(session, member_id)
     org_id = (await org_repo.ids_of(session, [state["org_node"]]))[state["org_node"]]
     await repo.record_change(
@@ -683,9 +699,11 @@ async def move_members(
                 slug="out-of-order",
             )
     ids = await org_repo.ids_of(session, [from_node, to_node])
+    tally = counts.new_changes()  # the counts of the whole move, written once
     for state in states:
         member_id = state["member_id"]
-        await repo.new_state(session, member_id, day, org_node=to_node)
+        current = {k: state[k] for k in repo.S.c.keys()}
+        await repo.new_state(session, member_id, day, current=current, tally=tally, org_node=to_node)
         sequence = await repo.bump_version(session, member_id)
         await repo.record_change(
             session,
@@ -709,4 +727,5 @@ async def move_members(
             effective_on=day,
             until=None,
         )
+    await counts.apply(session, tally)
     return len(states)

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.orgs.documents.repository import counts_by_kind
+from services.orgs.members import counts
 from services.orgs.organizations import repository as org_repo
 from services.orgs.organizations import service as org_service
 from services.orgs.ratings.repository import ratings_by_year
@@ -45,6 +46,49 @@ def grassroots_kinds(tree: list[dict[str, Any]]) -> dict[int, str | None]:
         else:
             kinds[row["node"]] = kinds.get(row["parent_node"]) if row["parent_node"] else None
     return kinds
+
+
+async def member_figures(
+    session: AsyncSession, start: dt.date, end: dt.date, within_path: str | None
+) -> dict[str, Any]:
+    """The members section, from the counts kept with the states (``members.counts``): no member is read.
+
+    Admissions are classified by the grassroots kind of the admitting organization on ``end``: the counts
+    come grouped by (parent, level, kind) of that organization, and the kind of a cell's parent is found by
+    walking the tree without its cells (the whole tree only if a parent is itself a cell).
+    """
+    groups = await repo.events_by_admitting_parent(session, start, end, within_path)
+    if within_path is None:
+        events = await repo.events_in(session, start, end)
+    else:
+        events = {e: sum(int(g[e]) for g in groups) for e in counts.EVENTS}
+    kinds = grassroots_kinds(await repo.non_cells_on(session, end, within_path))
+    if any(
+        g["level"] not in repo.GRASSROOTS and g["parent_node"] is not None and g["parent_node"] not in kinds
+        for g in groups
+        if g["admitted"]
+    ):
+        kinds = grassroots_kinds(await repo.tree_on(session, end, within_path))
+    admitted = Counter[str]()
+    for g in groups:
+        if not g["admitted"]:
+            continue
+        if g["level"] in repo.GRASSROOTS:
+            kind = g["kind"]
+        else:
+            kind = kinds.get(g["parent_node"]) if g["parent_node"] is not None else None
+        admitted[kind or "other"] += int(g["admitted"])
+    left = Counter[str]()
+    for reason in counts.LEFT_REASONS:
+        if events[f"left_{reason}"]:
+            left[reason] = events[f"left_{reason}"]
+    return {
+        "admitted_by_kind": _sorted(admitted),
+        "admitted_total": sum(admitted.values()),
+        "recognized_total": events["recognized"],
+        "left_by_reason": _sorted(left),
+        "active_at_end_by_status": await repo.active_on(session, end, within_path),
+    }
 
 
 def _sorted(counter: Counter[str]) -> dict[str, int]:
@@ -69,38 +113,22 @@ async def sector(
         assert row is not None
         within_path, scope_name = row["path"], root["name"]
 
-    tree = await repo.tree_on(session, end, within_path)
-    in_scope = {r["node"]: r for r in tree if within_path is None or r["path"].startswith(within_path)}
-    kinds = grassroots_kinds(tree)
-
-    established = [r for r in in_scope.values() if start <= r["established_on"] <= end]
-    grassroots = [r for r in in_scope.values() if r["level"] in repo.GRASSROOTS]
-    ended: dict[str, Counter[str]] = {}
-    for change in ("dissolved", "merged"):
-        ended[change] = Counter(
-            in_scope[n]["level"]
-            for n in await repo.changes_by_node(session, change, start, end)
-            if n in in_scope
-        )
+    figures = await repo.organization_figures(session, start, end, within_path)
+    established = Counter[str]()
+    grassroots_established = Counter[str]()
+    grassroots_active = Counter[str]()
+    for level, kind, status, in_period, n in figures:
+        if in_period:
+            established[level] += n
+            if level in repo.GRASSROOTS:
+                grassroots_established[kind] += n
+        elif level in repo.GRASSROOTS and status == "active":
+            grassroots_active[kind] += n
+    ended: dict[str, Counter[str]] = {"dissolved": Counter(), "merged": Counter()}
+    for change, level, n in await repo.ended_by_level(session, start, end, within_path):
+        ended[change][level] += n
     ratings = await ratings_by_year(session, start.year, end.year, within_path)
-
-    admitted = Counter[str]()
-    for node, count in (await repo.admitted_by_node(session, start, end, within_path)).items():
-        if node in in_scope:
-            admitted[kinds.get(node) or "other"] += count
-    recognized = sum(
-        c
-        for n, c in (await repo.recognized_by_node(session, start, end, within_path)).items()
-        if n in in_scope
-    )
-    left = Counter[str]()
-    for node, reason, count in await repo.left_by_node_and_reason(session, start, end, within_path):
-        if node in in_scope:
-            left[reason] += count
-    active = Counter[str]({s: 0 for s in repo.ACTIVE_STATUSES})
-    for node, status, count in await repo.active_by_node_and_status(session, end, within_path):
-        if node in in_scope:
-            active[status] += count
+    members = await member_figures(session, start, end, within_path)
 
     return {
         "period": {"from": start.isoformat(), "to": end.isoformat()},
@@ -109,13 +137,9 @@ async def sector(
             "issued_by_kind": dict(sorted((await counts_by_kind(session, start, end, within_path)).items()))
         },
         "organizations": {
-            "grassroots_established_by_kind": _sorted(
-                Counter(r["kind"] for r in established if r["level"] in repo.GRASSROOTS)
-            ),
-            "grassroots_active_at_end_by_kind": _sorted(
-                Counter(r["kind"] for r in grassroots if r["status"] == "active")
-            ),
-            "established_by_level": _sorted(Counter(r["level"] for r in established)),
+            "grassroots_established_by_kind": _sorted(grassroots_established),
+            "grassroots_active_at_end_by_kind": _sorted(grassroots_active),
+            "established_by_level": _sorted(established),
             "dissolved_by_level": _sorted(ended["dissolved"]),
             "merged_by_level": _sorted(ended["merged"]),
             "ratings_by_year": {
@@ -123,12 +147,6 @@ async def sector(
                 for year in range(start.year, end.year + 1)
             },
         },
-        "members": {
-            "admitted_by_kind": _sorted(admitted),
-            "admitted_total": sum(admitted.values()),
-            "recognized_total": recognized,
-            "left_by_reason": _sorted(left),
-            "active_at_end_by_status": dict(active),
-        },
+        "members": members,
         "coverage": await coverage_counts(session, day=end, within_path=within_path),
     }
