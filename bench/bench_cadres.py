@@ -370,7 +370,7 @@ def main() -> None:
     args = parser.parse_args()
     args.created = None
     say(
-        f"cadres bench: {args.db}, scale {args.scale}, seed {args.seed}, {dt.datetime.now():%Y-%m-%d %H:%M}  [{load1()}]"
+        f"cadres bench: {args.db}, {f'reused database {args.reuse}' if args.reuse else f'scale {args.scale}, seed {args.seed}'}, {dt.datetime.now():%Y-%m-%d %H:%M}  [{load1()}]"
     )
 
     async def main_async() -> dict[str, Any]:

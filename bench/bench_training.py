@@ -263,7 +263,7 @@ def main() -> None:
     args = parser.parse_args()
     args.created = None
     say(
-        f"training bench: {args.db}, scale {args.scale}, seed {args.seed}, {dt.datetime.now():%Y-%m-%d %H:%M}  [{load1()}]"
+        f"training bench: {args.db}, {f'reused database {args.reuse}' if args.reuse else f'scale {args.scale}, seed {args.seed}'}, {dt.datetime.now():%Y-%m-%d %H:%M}  [{load1()}]"
     )
 
     async def main_async() -> dict[str, Any]:
