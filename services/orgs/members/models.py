@@ -91,7 +91,21 @@ class MemberState(Base):
     card_no: Mapped[str | None] = mapped_column(String(32))
 
 
-class MemberCount(Base):
+class _Counts:
+    """The count columns of ``member_counts`` and ``member_day_counts`` (``members.counts.COLUMNS``)."""
+
+    probationary: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    official: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    exempt: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    admitted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    recognized: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_expelled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_deceased: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+    left_withdrawn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
+
+
+class MemberCount(_Counts, Base):
     """Members of an organization by status, kept by the same unit of work as ``member_states``.
 
     One row per organization and day on which its members changed (``members.counts``):
@@ -107,18 +121,9 @@ class MemberCount(Base):
 
     org_node: Mapped[int] = mapped_column(Integer, primary_key=True)
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    probationary: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    official: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    exempt: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    admitted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    recognized: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_expelled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_deceased: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_withdrawn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 
-class MemberDayCount(Base):
+class MemberDayCount(_Counts, Base):
     """The whole system's member changes per day (the whole-country report sums these, ~18k rows).
 
     ``probationary``, ``official``, ``exempt`` are the day's net changes (not totals: an upsert that adds is
@@ -128,15 +133,6 @@ class MemberDayCount(Base):
     __tablename__ = "member_day_counts"
 
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
-    probationary: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    official: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    exempt: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    admitted: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    recognized: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_removed: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_expelled: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_deceased: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
-    left_withdrawn: Mapped[int] = mapped_column(Integer, default=0, nullable=False)
 
 
 class MemberTemporaryActivity(Base):
