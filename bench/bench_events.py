@@ -6,10 +6,12 @@ on this 2-core machine costs far more than the event path and is measured by ben
 own ``OutboxRelay`` publishes to a real nats-server; a second process runs the kit's durable ``Consumer``
 (inbox rows, a fetched batch applied in one transaction, ack after commit) and notes when the transaction
 that applied each event committed. Latency = that commit time − commit time of the writer's transaction,
-per event id. A warm-up of ``--warmup`` changes (sent one by one before the timed run) is not counted.
+per event id (the writer's commit time is when its task saw the commit return: with a busy writer, a relay
+in another process can deliver first, and a latency can be slightly negative). A warm-up of ``--warmup`` changes (sent one by one before the timed run) is not counted.
 
     .venv/bin/python bench/bench_events.py --db sqlite --rate 500 --seconds 10
     .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10
+    .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10 --relay-apart
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ async def service_main(args: argparse.Namespace) -> None:
     else:
         url = f"sqlite+aiosqlite:///{work / 'service.db'}"
     total = int(args.rate * args.seconds)
-    consumer = None
+    consumer = relay_process = None
     try:
         db = await kit_database(url)
         nats = NatsHandle(server.url, name="bench-service")
@@ -136,8 +138,16 @@ async def service_main(args: argparse.Namespace) -> None:
             text=True,
         )
         assert (await asyncio.to_thread(consumer.stdout.readline)).strip() == "ready"  # type: ignore[union-attr]
-        relay = OutboxRelay(db, nats, service="orgs", registry=CollectorRegistry())
-        relay.start()
+        relay = None
+        if args.relay_apart:
+            # The relay in a process of its own, as TOCHUC_ROLES=relay deploys it (woken by NOTIFY).
+            relay_process = subprocess.Popen(  # noqa: ASYNC220  (started once)
+                [sys.executable, __file__, "--relay", server.url, url], stdin=subprocess.PIPE, text=True
+            )
+            await asyncio.sleep(1.0)  # connected and listening
+        else:
+            relay = OutboxRelay(db, nats, service="orgs", registry=CollectorRegistry())
+            relay.start()
         committed: dict[str, float] = {}
 
         async def change(i: int) -> None:
@@ -171,7 +181,10 @@ async def service_main(args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
         out, _ = await asyncio.to_thread(consumer.communicate, timeout=180)
         cpu = time.process_time() - cpu0
-        await relay.stop()
+        if relay is not None:
+            await relay.stop()
+        if relay_process is not None:
+            await asyncio.to_thread(relay_process.communicate, timeout=30)  # stdin closes: it stops
         await nats.close()
         await db.dispose()
         received: dict[str, float] = json.loads(out.strip().splitlines()[-1])
@@ -179,7 +192,8 @@ async def service_main(args: argparse.Namespace) -> None:
         print(
             f"backend {args.db}: {len(committed):,} commits in {elapsed:.1f} s "
             f"= {len(committed) / elapsed:.0f}/s "
-            f"(asked {args.rate:.0f}/s); received {len(received) - args.warmup:,} (+{args.warmup} warm-up); service process CPU "
+            f"(asked {args.rate:.0f}/s); received {len(received) - args.warmup:,} (+{args.warmup} warm-up); "
+            f"{'writer' if args.relay_apart else 'writer + relay'} process CPU "
             f"{cpu / max(len(committed), 1) * 1000:.2f} ms per change; load average {os.getloadavg()[0]:.2f}"
         )
         print(
@@ -189,8 +203,9 @@ async def service_main(args: argparse.Namespace) -> None:
             f"[target p99 < 50 ms: {'MET' if pct(latencies, 99) < 50 else 'MISSED'}]"
         )
     finally:
-        if consumer is not None and consumer.poll() is None:
-            consumer.kill()
+        for child in (consumer, relay_process):
+            if child is not None and child.poll() is None:
+                child.kill()
         server.cleanup()
         shutil.rmtree(work, ignore_errors=True)
         if pg_name:
@@ -201,7 +216,27 @@ async def service_main(args: argparse.Namespace) -> None:
             await conn.close()
 
 
+async def relay_main(nats_url: str, db_url: str) -> None:
+    """Separate process (``--relay-apart``): the service's outbox relay alone, until stdin closes."""
+    from shared.natsconn import NatsHandle
+    from shared.relay import OutboxRelay
+
+    db = Database(db_url)
+    nats = NatsHandle(nats_url, name="bench-relay")
+    await nats.start()
+    await nats.wait_connected(timeout=10)
+    relay = OutboxRelay(db, nats, service="orgs", registry=CollectorRegistry())
+    relay.start()
+    await asyncio.to_thread(sys.stdin.read)
+    await relay.stop()
+    await nats.close()
+    await db.dispose()
+
+
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--relay":
+        asyncio.run(relay_main(sys.argv[2], sys.argv[3]))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--consumer":
         asyncio.run(consumer_main(sys.argv[2], sys.argv[3], int(sys.argv[4])))
         return
@@ -212,7 +247,15 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=500.0, help="changes (commits) per second")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=int, default=50, help="changes sent first, not timed")
-    asyncio.run(service_main(parser.parse_args()))
+    parser.add_argument(
+        "--relay-apart",
+        action="store_true",
+        help="PostgreSQL: run the relay in a process of its own (TOCHUC_ROLES=relay), woken by NOTIFY",
+    )
+    args = parser.parse_args()
+    if args.relay_apart and args.db != "postgresql":
+        parser.error("--relay-apart needs --db postgresql (a SQLite file has one process's relay)")
+    asyncio.run(service_main(args))
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     delete,
     insert,
+    text,
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -61,6 +62,8 @@ def as_aware(moment: datetime) -> datetime:
 
 
 _INSERT = insert(outbox)  # built once: every change records one or more events
+_NOTIFY = text("SELECT pg_notify(:channel, '')")
+_NOTIFIED_KEY = "outbox_notified"  # the transaction that has announced its outbox rows
 
 
 async def record_event(
@@ -102,7 +105,19 @@ async def record_event(
         },
     )
     session.info[PENDING_KEY] = True
+    transaction = session.sync_session.get_transaction()
+    if session.info.get(_NOTIFIED_KEY) is not transaction and session.get_bind().dialect.name == "postgresql":
+        # Delivered at commit, once per transaction, to every relay listening (``OutboxRelay``) in this
+        # process or another: a relay apart from the API (TOCHUC_ROLES) is woken as the in-process one is by
+        # ``Database.on_commit``.
+        await session.execute(_NOTIFY, {"channel": notify_channel(service)})
+        session.info[_NOTIFIED_KEY] = transaction
     return str(envelope["id"])
+
+
+def notify_channel(service: str) -> str:
+    """The PostgreSQL channel on which a commit with outbox rows of ``service`` is announced."""
+    return f"tochuc_outbox_{service}"
 
 
 async def purge_published(session: AsyncSession, *, older_than: timedelta) -> int:

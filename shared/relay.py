@@ -10,7 +10,9 @@ Rules (see ``docs`` and the events spec):
 - on PostgreSQL only one replica publishes at a time: the batch runs under
   ``pg_try_advisory_xact_lock(<per service>)`` and selects rows ``FOR UPDATE SKIP LOCKED``;
 - a commit that wrote outbox rows wakes the relay at once (``Database.on_commit``), so latency is the
-  publish round trip, not the poll interval.
+  publish round trip, not the poll interval; on PostgreSQL the commit also sends ``NOTIFY
+  tochuc_outbox_<service>`` (``record_event``), on which the relay listens, so a relay in another process
+  (``TOCHUC_ROLES``) is woken as fast.
 """
 
 from __future__ import annotations
@@ -24,13 +26,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import Row, func, make_url, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.natsconn import NatsHandle, NatsUnavailable
-from shared.outbox import PENDING_KEY, as_aware, outbox, utcnow
+from shared.outbox import PENDING_KEY, as_aware, notify_channel, outbox, utcnow
 
 # Messages written before their acks are awaited (in order, on one connection).
 PIPELINE = 64
@@ -135,6 +138,7 @@ class OutboxRelay:
         self._marking: asyncio.Task[None] | None = None
         self._acked_upto = 0
         self._marked_at = 0.0
+        self._listener: asyncio.Task[None] | None = None
 
     # --- control -------------------------------------------------------------------------------------
 
@@ -159,6 +163,8 @@ class OutboxRelay:
             self._hooked = True
         self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
+        if not self._db.sqlite:
+            self._listener = asyncio.create_task(self._listen(), name=f"outbox-listen-{self.service}")
 
     @property
     def running(self) -> bool:
@@ -169,6 +175,11 @@ class OutboxRelay:
         self._stopping = True
         self._wake.set()
         self._nats_back.set()
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
         task, self._task = self._task, None
         if task is not None:
             try:
@@ -183,6 +194,32 @@ class OutboxRelay:
             log.warning("outbox relay: could not mark published rows at stop: %s", exc)
         if self._db is not self._main_db:
             await self._db.dispose()  # its pool comes back if the relay is started again
+
+    async def _listen(self) -> None:
+        """PostgreSQL: wake on ``NOTIFY tochuc_outbox_<service>`` from any process; reconnect when lost."""
+        channel = notify_channel(self.service)
+        dsn = make_url(self._main_db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        retry = 0.5
+        while not self._stopping:
+            conn = None
+            try:
+                conn = await asyncpg.connect(dsn)
+                lost = asyncio.Event()
+                conn.add_termination_listener(lambda *_, lost=lost: lost.set())
+                await conn.add_listener(channel, lambda *_: self._wake.set())
+                self._wake.set()  # what was committed while not listening
+                retry = 0.5
+                await lost.wait()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the poll interval covers the gap
+                log.debug("outbox relay: not listening on %s: %s; retrying in %.1f s", channel, exc, retry)
+            finally:
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await asyncio.shield(conn.close(timeout=1))
+            await asyncio.sleep(retry)
+            retry = min(retry * 2, self.max_backoff)
 
     # --- the loop ------------------------------------------------------------------------------------
 

@@ -266,3 +266,32 @@ async def test_the_relay_and_a_consumer_do_not_wait_for_a_pool_the_requests_hold
             await conn.close()
         await consumer.stop()
         await relay.stop()
+
+
+async def test_a_relay_in_another_process_is_woken_by_the_commit_not_by_its_poll(
+    kit_db: Database, nats_handle: NatsHandle, metrics_registry: CollectorRegistry
+) -> None:
+    if kit_db.sqlite:
+        pytest.skip("PostgreSQL: LISTEN/NOTIFY; a SQLite file has one process's relay, woken by on_commit")
+    await ensure_stream(nats_handle.js, "orgs")
+    # The relay's own Database, as in a process of its own (TOCHUC_ROLES=relay): the writers' commits do
+    # not reach it through on_commit, and it would poll only every minute.
+    apart = Database(kit_db.url)
+    relay = OutboxRelay(apart, nats_handle, service="orgs", registry=metrics_registry, poll_interval=60)
+    relay.start()
+    try:
+        await asyncio.sleep(0.5)  # listening
+        started = asyncio.get_running_loop().time()
+        ids = await record_changes(kit_db, 3)
+
+        async def published() -> bool:
+            return await unpublished(kit_db) == 0
+
+        await wait_until(published, timeout=10)
+        assert asyncio.get_running_loop().time() - started < 5  # the poll would have taken 60 s
+        assert [
+            m.headers["Nats-Msg-Id"] for m in await stream_messages(nats_handle.js, STREAM) if m.headers
+        ] == ids
+    finally:
+        await relay.stop()
+        await apart.dispose()
