@@ -43,11 +43,11 @@ def pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))] if ordered else float("nan")
 
 
-async def kit_database(url: str) -> Database:
+async def kit_database(url: str, *, announce_outbox: bool = False) -> Database:
     import shared.consumer
     import shared.outbox  # noqa: F401
 
-    db = Database(url)
+    db = Database(url, announce_outbox=announce_outbox)
     async with db.engine.begin() as conn:
         await conn.run_sync(kit_metadata.drop_all)
         await conn.run_sync(kit_metadata.create_all)
@@ -120,7 +120,7 @@ async def service_main(args: argparse.Namespace) -> None:
     total = int(args.rate * args.seconds)
     consumer = relay_process = None
     try:
-        db = await kit_database(url)
+        db = await kit_database(url, announce_outbox=args.relay_apart)
         nats = NatsHandle(server.url, name="bench-service")
         await nats.start()
         await nats.wait_connected(timeout=10)

@@ -193,19 +193,38 @@ def create_engine(
     )
 
 
+ANNOUNCE_OUTBOX = "tochuc.announce_outbox"  # in a session's info: record_event sends NOTIFY
+
+
 class Database:
     """The engine and session factory of one service, owned by the app's lifespan."""
 
-    def __init__(self, url: str, *, echo: bool = False, pool_size: int = 10, max_overflow: int = 20) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool_size: int = 10,
+        max_overflow: int = 20,
+        announce_outbox: bool = False,
+    ) -> None:
         self.url = url
         self.echo = echo
         self.sqlite = is_sqlite(url)
         self.engine = create_engine(url, echo=echo, pool_size=pool_size, max_overflow=max_overflow)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # PostgreSQL, when no relay runs in this process: a transaction that records events also sends a
+        # NOTIFY that wakes the relays of other processes (shared.outbox.record_event). Not by default:
+        # PostgreSQL serializes the commits of transactions that notify, and an in-process relay is woken
+        # by on_commit for free.
+        self.announce_outbox = announce_outbox and not self.sqlite
+        info = {ANNOUNCE_OUTBOX: True} if self.announce_outbox else {}
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False, info=info
+        )
         # SQLite: writes on their own engine whose statements run inline (see create_engine).
         self.write_engine = create_engine(url, echo=echo, inline=True) if self.sqlite else self.engine
         self.write_sessionmaker = (
-            async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False)
+            async_sessionmaker(self.write_engine, expire_on_commit=False, autoflush=False, info=info)
             if self.sqlite
             else self.sessionmaker
         )
@@ -220,7 +239,9 @@ class Database:
         writers must share one lock. The caller disposes of what it got when it is not this one."""
         if self.sqlite:
             return self
-        worker = Database(self.url, echo=self.echo, pool_size=1, max_overflow=1)
+        worker = Database(
+            self.url, echo=self.echo, pool_size=1, max_overflow=1, announce_outbox=self.announce_outbox
+        )
         worker._after_commit = self._after_commit  # its commits wake the relay as the requests' do
         return worker
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.cloudevents import dumps, nats_subject, new_event
-from shared.db import kit_metadata
+from shared.db import ANNOUNCE_OUTBOX, kit_metadata
 from shared.logs import request_id_var, traceparent_var
 
 # Set on a session that wrote outbox rows; the commit hook uses it to wake the relay at once.
@@ -106,10 +106,10 @@ async def record_event(
     )
     session.info[PENDING_KEY] = True
     transaction = session.sync_session.get_transaction()
-    if session.info.get(_NOTIFIED_KEY) is not transaction and session.get_bind().dialect.name == "postgresql":
-        # Delivered at commit, once per transaction, to every relay listening (``OutboxRelay``) in this
-        # process or another: a relay apart from the API (TOCHUC_ROLES) is woken as the in-process one is by
-        # ``Database.on_commit``.
+    if session.info.get(ANNOUNCE_OUTBOX) and session.info.get(_NOTIFIED_KEY) is not transaction:
+        # PostgreSQL, no relay in this process (``Database(announce_outbox=True)``): delivered at commit, once
+        # per transaction, to the relays listening in other processes (``OutboxRelay``, TOCHUC_ROLES), which
+        # are woken as an in-process one is by ``Database.on_commit``.
         await session.execute(_NOTIFY, {"channel": notify_channel(service)})
         session.info[_NOTIFIED_KEY] = transaction
     return str(envelope["id"])

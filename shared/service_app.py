@@ -88,7 +88,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings, *, run_work
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, announce_outbox=not run_relay)
         nats = NatsHandle(settings.effective_nats_url, name=f"tochuc-{spec.name}")
         app.state.db = db
         app.state.nats = nats

@@ -277,12 +277,13 @@ async def test_a_relay_in_another_process_is_woken_by_the_commit_not_by_its_poll
     # The relay's own Database, as in a process of its own (TOCHUC_ROLES=relay): the writers' commits do
     # not reach it through on_commit, and it would poll only every minute.
     apart = Database(kit_db.url)
+    writers = Database(kit_db.url, announce_outbox=True)  # an API process without a relay
     relay = OutboxRelay(apart, nats_handle, service="orgs", registry=metrics_registry, poll_interval=60)
     relay.start()
     try:
         await asyncio.sleep(0.5)  # listening
         started = asyncio.get_running_loop().time()
-        ids = await record_changes(kit_db, 3)
+        ids = await record_changes(writers, 3)
 
         async def published() -> bool:
             return await unpublished(kit_db) == 0
@@ -295,3 +296,4 @@ async def test_a_relay_in_another_process_is_woken_by_the_commit_not_by_its_poll
     finally:
         await relay.stop()
         await apart.dispose()
+        await writers.dispose()
