@@ -12,6 +12,7 @@ in another process can deliver first, and a latency can be slightly negative). A
     .venv/bin/python bench/bench_events.py --db sqlite --rate 500 --seconds 10
     .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10
     .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10 --relay-apart
+    .venv/bin/python bench/bench_events.py --db postgresql --rate 500 --seconds 10 --relay-apart --writers 2
 """
 
 from __future__ import annotations
@@ -52,6 +53,54 @@ async def kit_database(url: str, *, announce_outbox: bool = False) -> Database:
         await conn.run_sync(kit_metadata.drop_all)
         await conn.run_sync(kit_metadata.create_all)
     return db
+
+
+def make_change(db: Database, committed: dict[str, float]) -> Any:
+    """``change(i)``: one transaction recording one event, as a service's unit of work does; notes the time
+    its commit returned in ``committed``."""
+    from shared.outbox import record_event
+
+    async def change(i: int) -> None:
+        async with db.transaction() as session:
+            event_id = await record_event(
+                session,
+                service="orgs",
+                type="orgs.organization.amended.v1",
+                subject=f"00000000-0000-0000-0000-{i:012d}",
+                sequence=i + 1,
+                data={"id": "x", "changes": {"name": f"n{i}"}},
+            )
+        committed[event_id] = time.time()
+
+    return change
+
+
+async def timed_changes(change: Any, indices: range, rate: float, start: float) -> None:
+    """Change ``i`` at wall-clock ``start + i / rate`` (open loop: a slow commit delays no other)."""
+    tasks = []
+    for i in indices:
+        delay = start + i / rate - time.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(change(i)))
+    await asyncio.gather(*tasks)
+
+
+WRITER_WARMUP = 10
+
+
+async def writer_main(db_url: str, start: float, rate: float, first: int, step: int, total: int) -> None:
+    """Separate process (``--writers N``): another API replica's share of the changes; prints
+    {event_id: commit time} at the end."""
+    db = Database(db_url, announce_outbox=True)
+    committed: dict[str, float] = {}
+    change = make_change(db, committed)
+    for j in range(WRITER_WARMUP):  # its pool's connections, before the timed run
+        await change(total + 1_000_000 + first * WRITER_WARMUP + j)
+    committed.clear()
+    await timed_changes(change, range(first, total, step), rate, start)
+    await db.dispose()
+    print(json.dumps(committed), flush=True)
 
 
 async def consumer_main(nats_url: str, db_url: str, expected: int) -> None:
@@ -98,7 +147,6 @@ async def consumer_main(nats_url: str, db_url: str, expected: int) -> None:
 
 async def service_main(args: argparse.Namespace) -> None:
     from shared.natsconn import NatsHandle
-    from shared.outbox import record_event
     from shared.relay import OutboxRelay
     from shared.streams import ensure_stream
     from shared.testing.nats import NatsServer
@@ -132,7 +180,7 @@ async def service_main(args: argparse.Namespace) -> None:
                 "--consumer",
                 server.url,
                 f"sqlite+aiosqlite:///{work / 'consumer.db'}",
-                str(total + args.warmup),
+                str(total + args.warmup + (args.writers - 1) * WRITER_WARMUP),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -149,18 +197,7 @@ async def service_main(args: argparse.Namespace) -> None:
             relay = OutboxRelay(db, nats, service="orgs", registry=CollectorRegistry())
             relay.start()
         committed: dict[str, float] = {}
-
-        async def change(i: int) -> None:
-            async with db.transaction() as session:
-                event_id = await record_event(
-                    session,
-                    service="orgs",
-                    type="orgs.organization.amended.v1",
-                    subject=f"00000000-0000-0000-0000-{i:012d}",
-                    sequence=i + 1,
-                    data={"id": "x", "changes": {"name": f"n{i}"}},
-                )
-            committed[event_id] = time.time()
+        change = make_change(db, committed)
 
         # Warm-up, not timed: the first changes open the pools' connections and JetStream's reply
         # subscription (one slow first pass of the relay would otherwise sit in the timed run's tail).
@@ -170,15 +207,32 @@ async def service_main(args: argparse.Namespace) -> None:
         await asyncio.sleep(0.5)
         committed.clear()
 
+        # --writers N: N−1 more processes (API replicas) take every N-th change; all start together.
+        start = time.time() + (3.0 if args.writers > 1 else 0.0)
+        writers = [
+            subprocess.Popen(  # noqa: ASYNC220  (started once)
+                [
+                    sys.executable,
+                    __file__,
+                    "--writer",
+                    url,
+                    repr(start),
+                    repr(args.rate),
+                    str(k),
+                    str(args.writers),
+                    str(total),
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            for k in range(1, args.writers)
+        ]
         cpu0, started = time.process_time(), time.perf_counter()
-        tasks = []
-        for i in range(total):
-            delay = started + i / args.rate - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(change(i)))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+        await timed_changes(change, range(0, total, args.writers), args.rate, start)
+        for writer in writers:
+            out_w, _ = await asyncio.to_thread(writer.communicate, timeout=180)
+            committed.update(json.loads(out_w.strip().splitlines()[-1]))
+        elapsed = time.perf_counter() - started - (3.0 if args.writers > 1 else 0.0)
         out, _ = await asyncio.to_thread(consumer.communicate, timeout=180)
         cpu = time.process_time() - cpu0
         if relay is not None:
@@ -192,9 +246,11 @@ async def service_main(args: argparse.Namespace) -> None:
         print(
             f"backend {args.db}: {len(committed):,} commits in {elapsed:.1f} s "
             f"= {len(committed) / elapsed:.0f}/s "
-            f"(asked {args.rate:.0f}/s); received {len(received) - args.warmup:,} (+{args.warmup} warm-up); "
+            f"(asked {args.rate:.0f}/s); received {len(received) - args.warmup - (args.writers - 1) * WRITER_WARMUP:,} (+ warm-up); "
             f"{'writer' if args.relay_apart else 'writer + relay'} process CPU "
-            f"{cpu / max(len(committed), 1) * 1000:.2f} ms per change; load average {os.getloadavg()[0]:.2f}"
+            f"{cpu / max(len(range(0, total, args.writers)), 1) * 1000:.2f} ms per change it wrote"
+            f"{f' (one of {args.writers} writers)' if args.writers > 1 else ''}; "
+            f"load average {os.getloadavg()[0]:.2f}"
         )
         print(
             f"  commit → consumer's commit: p50 {pct(latencies, 50):.1f} ms · "
@@ -234,6 +290,10 @@ async def relay_main(nats_url: str, db_url: str) -> None:
 
 
 def main() -> None:
+    if len(sys.argv) > 1 and sys.argv[1] == "--writer":
+        a = sys.argv[2:]
+        asyncio.run(writer_main(a[0], float(a[1]), float(a[2]), int(a[3]), int(a[4]), int(a[5])))
+        return
     if len(sys.argv) > 1 and sys.argv[1] == "--relay":
         asyncio.run(relay_main(sys.argv[2], sys.argv[3]))
         return
@@ -248,6 +308,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=int, default=50, help="changes sent first, not timed")
     parser.add_argument(
+        "--writers", type=int, default=1, help="writer processes (API replicas), with --relay-apart"
+    )
+    parser.add_argument(
         "--relay-apart",
         action="store_true",
         help="PostgreSQL: run the relay in a process of its own (TOCHUC_ROLES=relay), woken by NOTIFY",
@@ -255,6 +318,8 @@ def main() -> None:
     args = parser.parse_args()
     if args.relay_apart and args.db != "postgresql":
         parser.error("--relay-apart needs --db postgresql (a SQLite file has one process's relay)")
+    if args.writers > 1 and not args.relay_apart:
+        parser.error("--writers N needs --relay-apart (replicas of the API, the relay in its own process)")
     asyncio.run(service_main(args))
 
 
