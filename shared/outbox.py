@@ -105,8 +105,9 @@ async def record_event(
         },
     )
     session.info[PENDING_KEY] = True
-    transaction = session.sync_session.get_transaction()
-    if session.info.get(ANNOUNCE_OUTBOX) and session.info.get(_NOTIFIED_KEY) is not transaction:
+    if session.info.get(ANNOUNCE_OUTBOX) and (
+        session.info.get(_NOTIFIED_KEY) is not (transaction := session.sync_session.get_transaction())
+    ):
         # PostgreSQL, no relay in this process (``Database(announce_outbox=True)``): delivered at commit, once
         # per transaction, to the relays listening in other processes (``OutboxRelay``, TOCHUC_ROLES), which
         # are woken as an in-process one is by ``Database.on_commit``.
