@@ -43,8 +43,9 @@ def _prefixes(service: str, *resources: str) -> list[Rule]:
 
 
 ROUTES: tuple[Rule, ...] = (
-    # More specific first: a cadre's qualifications are training's records, not cadres'.
+    # More specific first: a cadre's qualifications and training are training's records, not cadres'.
     Rule(("cadres", WILDCARD, "qualifications"), "training"),
+    Rule(("cadres", WILDCARD, "training"), "training"),
     *_prefixes("orgs", "organizations", "members", "residential-units", "coverage", "documents"),
     *_prefixes("cadres", "cadres", "posts", "personnel-actions", "appointments", "plans", "payroll"),
     *_prefixes("training", "programmes", "courses", "enrollments", "training-needs", "training-plans"),

@@ -159,19 +159,12 @@ def calls_of(cadre: str, data: dict[str, Any], token: str, gw: int) -> list[tupl
     """The service calls the gateway makes for this profile (as ``gateway/composition/profile.py``)."""
     cadre_view = get_json(gw, f"/api/v1/cadres/{cadre}", token)
     member = cadre_view["member_id"]
-    calls = [
-        ("cadres", f"/v1/cadres/{cadre}"),
-        ("cadres", f"/v1/cadres/{cadre}/assignments?limit=500"),
-        ("cadres", "/v1/plans?" + urlencode({"cadre_id": cadre, "limit": 500})),
-        ("training", f"/v1/cadres/{cadre}/qualifications"),
-        ("training", "/v1/enrollments?" + urlencode({"cadre_id": cadre, "limit": 500})),
-        ("training", "/v1/training-needs?" + urlencode({"cadre_id": cadre, "limit": 500})),
-    ]
+    calls = [("cadres", f"/v1/cadres/{cadre}/dossier"), ("training", f"/v1/cadres/{cadre}/training")]
     if member and data["member"]:
-        calls.append(("orgs", "/v1/members?" + urlencode({"id": member, "status": "all", "limit": 1})))
-        calls.append(("orgs", f"/v1/organizations/{data['member']['organization']['id']}"))
-    for org in dict.fromkeys(a["org_id"] for a in data["assignments"]):
-        calls.append(("orgs", f"/v1/organizations/{org}/ancestors"))
+        calls.append(("orgs", f"/v1/members/{member}/summary"))
+    org_ids = list(dict.fromkeys(a["org_id"] for a in data["assignments"]))
+    if org_ids:
+        calls.append(("orgs", "/v1/organizations/paths?" + urlencode([("id", o) for o in org_ids])))
     return calls
 
 

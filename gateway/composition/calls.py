@@ -87,8 +87,14 @@ def install_composition_handlers(app: FastAPI) -> None:
 
 
 def query(**params: Any) -> str:
-    """``?a=1&b=2`` of the parameters that are not None ('' when none)."""
-    pairs = [(k, str(v)) for k, v in params.items() if v is not None]
+    """``?a=1&b=2`` of the parameters that are not None ('' when none); a list gives its name once per
+    value (``?id=1&id=2``)."""
+    pairs: list[tuple[str, str]] = []
+    for name, value in params.items():
+        if isinstance(value, list | tuple):
+            pairs.extend((name, str(v)) for v in value)
+        elif value is not None:
+            pairs.append((name, str(value)))
     return "?" + urllib.parse.urlencode(pairs) if pairs else ""
 
 
@@ -183,6 +189,28 @@ class Composer:
             return None
         self.fail(answer.service, answer.error or "error", answer.part)
         return None
+
+    def optional_parts(self, answer: Answer | None, parts: Iterable[str]) -> Any | None:
+        """As :meth:`optional`, for one call that fills several fields of ``data``: a failure is recorded
+        for each of ``parts``."""
+        if answer is None:
+            return None
+        if answer.ok:
+            return answer.json()
+        if answer.status != 404:
+            for part in parts:
+                self.fail(answer.service, answer.error or "error", part)
+        return None
+
+    def parsed_field(self, answer: Answer, value: Any, part: str, build: Callable[[Any], T]) -> T | None:
+        """``value`` (one field of the JSON of ``answer``) built into the gateway's model; a value whose shape
+        the gateway does not know is ``part``'s error."""
+        try:
+            return build(value)
+        except ValidationError as exc:
+            log.warning("%s answered an unexpected %s: %s", answer.service, part, exc)
+            self.fail(answer.service, "error", part)
+            return None
 
     def parsed(self, answer: Answer | None, build: Callable[[Any], T]) -> T | None:
         """An optional part built into the gateway's model: as :meth:`optional`, and an answer whose shape

@@ -1,10 +1,11 @@
 """``GET /api/v1/cadres/{id}/profile``: a cadre with everything the services know about them.
 
-The cadre (cadres) is the main part; in parallel with it: assignments and plans (cadres), qualifications,
-enrollments and training needs (training). Chained on the cadre: the member record summary (orgs: the members
-list filtered by ``id``, which never carries a sensitive field, so no sensitive read is made or audited for
-the profile), then the name of the member's organization; chained on the assignments: the path of each
-assignment's organization (orgs, bounded concurrency). Nothing from vetting, ever; of the member record only
+One call per service where it can be: the cadre's dossier (cadres: the cadre, with the assignments and plan
+entries in force on ``as_of``) is the main part; in parallel with it, the cadre's training (training:
+qualifications, enrollments, training needs). Chained on the dossier, in parallel: the member record
+summary (orgs: ``/v1/members/{id}/summary``, which never answers a personal or sensitive field, so no
+sensitive read is made or audited for the profile) and the paths of the assignments' organizations (orgs:
+``/v1/organizations/paths``, one call for all of them). Nothing from vetting, ever; of the member record only
 ``status``, ``admitted_on``, ``recognized_on`` and the organization, whatever the caller's role.
 """
 
@@ -13,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
@@ -134,122 +135,76 @@ async def profile(
 ) -> Response:
     c = Composer(request, "profile")
     main, part = c.settings.gateway_main_deadline, c.settings.gateway_part_deadline
-    day = as_of.isoformat() if as_of else None
-    base = f"/v1/cadres/{cadre_id}"
+    day = query(as_of=as_of)
 
-    cadre_call = c.spawn(c.call("cadres", base, part="cadre", deadline=main))
-    assignments_call = c.spawn(
-        c.call(
-            "cadres", f"{base}/assignments{query(as_of=day, limit=LIST)}", part="assignments", deadline=part
-        )
+    dossier_call = c.spawn(
+        c.call("cadres", f"/v1/cadres/{cadre_id}/dossier{day}", part="cadre", deadline=main)
     )
-    plans_call = c.spawn(
-        c.call(
-            "cadres",
-            "/v1/plans" + query(cadre_id=cadre_id, as_of=day, limit=LIST),
-            part="plans",
-            deadline=part,
-        )
-    )
-    qualifications_call = c.spawn(
-        c.call("training", f"{base}/qualifications{query(as_of=day)}", part="qualifications", deadline=part)
-    )
-    enrollments_call = c.spawn(
-        c.call(
-            "training",
-            "/v1/enrollments" + query(cadre_id=cadre_id, limit=LIST),
-            part="enrollments",
-            deadline=part,
-        )
-    )
-    needs_call = c.spawn(
-        c.call(
-            "training",
-            "/v1/training-needs" + query(cadre_id=cadre_id, as_of=day, limit=LIST),
-            part="training_needs",
-            deadline=part,
-        )
+    training_call = c.spawn(
+        c.call("training", f"/v1/cadres/{cadre_id}/training{day}", part="training", deadline=part)
     )
 
-    async def member() -> tuple[Answer, dict[str, Any] | None, Answer | None] | None:
-        # The members list, filtered by id, not GET /v1/members/{id}: the list never carries the sensitive
-        # fields, so an admin's profile makes orgs neither read them nor audit a sensitive read.
-        answer = await cadre_call
-        member_id = answer.json().get("member_id") if answer.ok else None
-        if not member_id:
-            return None
-        listed = await c.call(
-            "orgs",
-            "/v1/members" + query(id=member_id, status="all", as_of=day, limit=1),
-            part="member",
-            deadline=part,
-        )
-        items = listed.json()["items"] if listed.ok else []
-        if not items:  # not a member on as_of, or outside the caller's scope: no summary, not an error
-            return listed, None, None
-        record = items[0]
-        org = await c.call(
-            "orgs", f"/v1/organizations/{record['org_id']}{query(as_of=day)}", part="member", deadline=part
-        )
-        return listed, record, org
-
-    async def paths() -> tuple[Answer, dict[str, Answer]]:
-        answer = await assignments_call
+    async def from_orgs() -> tuple[Answer | None, Answer | None]:
+        """The member summary and the assignments' paths, both asked as soon as the dossier is in."""
+        answer = await dossier_call
         if not answer.ok:
-            return answer, {}
-        org_ids = list(dict.fromkeys(str(item["org_id"]) for item in answer.json()["items"]))
-        found = await c.bounded(
-            org_ids,
-            lambda org_id: c.call(
-                "orgs",
-                f"/v1/organizations/{org_id}/ancestors{query(as_of=day)}",
-                part="assignments",
-                deadline=part,
-            ),
-        )
-        return answer, dict(zip(org_ids, found, strict=True))
+            return None, None
+        dossier = answer.json()
+        member_id = dossier["cadre"].get("member_id")
+        org_ids = list(dict.fromkeys(str(item["org_id"]) for item in dossier["assignments"]))
+        calls = []
+        if member_id:
+            summary = f"/v1/members/{member_id}/summary{day}"
+            calls.append(c.call("orgs", summary, part="member", deadline=part))
+        if org_ids:
+            paths = "/v1/organizations/paths" + query(id=org_ids, as_of=as_of)
+            calls.append(c.call("orgs", paths, part="assignments", deadline=part))
+        found = list(await asyncio.gather(*calls))
+        return (found.pop(0) if member_id else None), (found.pop(0) if org_ids else None)
 
-    member_chain = c.spawn(member())
-    paths_chain = c.spawn(paths())
+    orgs_chain = c.spawn(from_orgs())
+    dossier = c.main(await dossier_call)
+    cadre = CadreView.model_validate(dossier["cadre"])
+    (member_answer, paths_answer), training_answer = await asyncio.gather(orgs_chain, training_call)
 
-    cadre = CadreView.model_validate(c.main(await cadre_call))
-    (assignments_answer, ancestors), plans_answer, member_answers, *training = await asyncio.gather(
-        paths_chain, plans_call, member_chain, qualifications_call, enrollments_call, needs_call
-    )
-
-    assignments = None
-    if (found := c.optional(assignments_answer)) is not None:
-        assignments = []
-        for item in found["items"]:
-            path = c.optional(ancestors.get(str(item["org_id"])))
-            org_path = [org_ref(o) for o in path["items"]] if path is not None else None
-            assignments.append(ProfileAssignment.model_validate({**item, "org_path": org_path}))
-
-    plans = None
-    if (found := c.optional(plans_answer)) is not None:
-        plans = [ProfilePlan.model_validate(item) for item in found["items"]]
+    found_paths = c.optional(paths_answer)
+    paths = {str(item["id"]): item["path"] for item in found_paths["items"]} if found_paths else {}
+    assignments = []
+    for item in dossier["assignments"]:
+        path = paths.get(str(item["org_id"]))
+        org_path = [org_ref(o) for o in path] if path is not None else None
+        assignments.append(ProfileAssignment.model_validate({**item, "org_path": org_path}))
+    plans = [ProfilePlan.model_validate(item) for item in dossier["plans"]]
 
     member_summary = None
-    if member_answers is not None:
-        listed_answer, record, org_answer = member_answers
-        c.optional(listed_answer)  # records the error, if any
-        if record is not None:
-            org = c.optional(org_answer)
-            member_summary = MemberSummary(
-                status=record["status"],
-                admitted_on=record["admitted_on"],
-                recognized_on=record.get("recognized_on"),
-                organization=org_ref(org) if org is not None else OrgRef(id=record["org_id"]),
-            )
+    if (summary := c.optional(member_answer)) is not None:
+        member_summary = MemberSummary(
+            status=summary["status"],
+            admitted_on=summary["admitted_on"],
+            recognized_on=summary["recognized_on"],
+            organization=org_ref(summary["organization"])
+            if summary["organization"] is not None
+            else OrgRef(id=summary["org_id"]),
+        )
 
-    qualifications_answer, enrollments_answer, needs_answer = training
-    qualifications = c.parsed(qualifications_answer, Qualifications.model_validate)
-    enrollments = c.parsed(
-        enrollments_answer, lambda page: [ProfileEnrollment.model_validate(e) for e in page["items"]]
-    )
-    needs = c.parsed(
-        needs_answer, lambda page: [ProfileTrainingNeed.model_validate(n) for n in page["items"]]
-    )
+    parts = ("qualifications", "enrollments", "training_needs")
+    qualifications = enrollments = needs = None
+    if (training := c.optional_parts(training_answer, parts)) is not None:
+        qualifications = c.parsed_field(
+            training_answer, training.get("qualifications"), "qualifications", Qualifications.model_validate
+        )
+        enrollments = c.parsed_field(
+            training_answer,
+            training.get("enrollments"),
+            "enrollments",
+            lambda items: [ProfileEnrollment.model_validate(e) for e in items],
+        )
+        needs = c.parsed_field(
+            training_answer,
+            training.get("training_needs"),
+            "training_needs",
+            lambda items: [ProfileTrainingNeed.model_validate(n) for n in items],
+        )
 
     data = Profile(
         cadre=cadre,

@@ -69,10 +69,10 @@ class FakeTraining:
         async def ready() -> Response:
             return Response('{"status": "pass"}', media_type="application/health+json")
 
-        @app.get("/v1/cadres/{cadre_id}/qualifications")
-        async def qualifications(cadre_id: str, request: Request) -> Any:
+        @app.get("/v1/cadres/{cadre_id}/training")
+        async def cadre_training(cadre_id: str, request: Request) -> Any:
             await pause(request)
-            return {
+            qualifications = {
                 "cadre_id": cadre_id,
                 "as_of": request.query_params.get("as_of") or "2026-01-15",
                 "attained_theory_level": "advanced",
@@ -83,25 +83,20 @@ class FakeTraining:
                      "course_id": COURSE, "enrollment_id": ENROLLMENT, "certificate_no": "CC-2023-17"},
                 ],
             }  # fmt: skip
-
-        @app.get("/v1/enrollments")
-        async def enrollments(request: Request) -> Any:
-            await pause(request)
-            cadre = request.query_params.get("cadre_id")
             enrollment = {
-                "id": ENROLLMENT, "course_id": COURSE, "cadre_id": cadre, "sent_by_org_id": ORG,
+                "id": ENROLLMENT, "course_id": COURSE, "cadre_id": cadre_id, "sent_by_org_id": ORG,
                 "sent_on": "2022-09-01", "status": self.enrollment_status, "completed_on": "2023-06-30",
                 "certificate_no": "CC-2023-17", "withdrawn_on": None, "withdrawal_reason": None,
                 "programme_id": PROGRAMME, "programme_kind": "political_theory", "theory_level": "advanced",
                 "findings": [], "findings_acknowledged": False, "acknowledgement_reason": None,
                 "version": 2, "recorded_at": "2022-09-01T08:00:00Z",
             }  # fmt: skip
-            return {"items": [enrollment], "next_cursor": None}
-
-        @app.get("/v1/training-needs")
-        async def needs(request: Request) -> Any:
-            await pause(request)
-            return {"items": [], "next_cursor": None}
+            return {
+                "qualifications": qualifications,
+                "enrollments": [enrollment],
+                "enrollments_truncated": False,
+                "training_needs": [],
+            }
 
         @app.get("/v1/training-plans")
         async def plans(request: Request) -> Any:

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.cadres.cadres.router import router as cadres_router
 from services.cadres.disciplines.router import router as disciplines_router
+from services.cadres.dossier import router as dossier_router
 from services.cadres.payroll.router import router as payroll_router
 from services.cadres.personnel.router import router as personnel_router
 from services.cadres.planning.handlers import QUALIFICATION_EVENTS, apply_qualification_event
@@ -56,6 +57,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         description="Cadres, with their home organizations kept from orgs' events.",
         routers=[
             cadres_router,
+            dossier_router,
             posts_router,
             personnel_router,
             planning_router,

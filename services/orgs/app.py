@@ -7,6 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from services.orgs.documents.router import router as documents_router
+from services.orgs.lookups import router as lookups_router
 from services.orgs.members.router import router as members_router
 from services.orgs.organizations.router import router as organizations_router
 from services.orgs.ratings.router import router as ratings_router
@@ -36,6 +37,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
         description="Party organizations over time: establish, amend, move, merge, dissolve; "
         "as_of on every read.",
         routers=[
+            lookups_router,  # before organizations_router: /v1/organizations/paths is not an {org_id}
             organizations_router,
             members_router,
             ratings_router,

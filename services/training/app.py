@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from services.training.cadre_training import router as cadre_training_router
 from services.training.courses.router import router as courses_router
 from services.training.enrollments.router import router as enrollments_router
 from services.training.needs.router import router as needs_router
@@ -65,6 +66,7 @@ def create_app(settings: ServiceSettings | None = None, *, run_workers: bool = T
             courses_router,
             enrollments_router,
             qualifications_router,
+            cadre_training_router,
             needs_router,
             plans_router,
             stats_router,

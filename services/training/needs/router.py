@@ -90,6 +90,15 @@ async def list_needs(
         after=(str(after[0]), str(after[1])) if after else None,
         limit=limit,
     )
+    items, keys = to_items(rows)
+    more = len(items) > limit
+    items = items[:limit]
+    return {"items": items, "next_cursor": encode_cursor(keys[limit - 1]) if more else None}
+
+
+def to_items(rows: list[Any]) -> tuple[list[dict[str, Any]], list[list[str]]]:
+    """The page's rows (one per cadre and post, ordered by cadre) as one item per cadre with their posts, and
+    each item's cursor key."""
     items: list[dict[str, Any]] = []
     keys: list[list[str]] = []
     for row in rows:
@@ -116,6 +125,4 @@ async def list_needs(
                 "required_theory_level": row["required_theory_level"],
             }
         )
-    more = len(items) > limit
-    items = items[:limit]
-    return {"items": items, "next_cursor": encode_cursor(keys[limit - 1]) if more else None}
+    return items, keys

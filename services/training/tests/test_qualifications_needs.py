@@ -320,3 +320,43 @@ async def test_unseen_cadre_is_looked_up_in_cadres(run_service: Any, tmp_path: P
                 assert r.status_code == 200 and r.json()["attained_theory_level"] == "elementary"
             finally:
                 svc.settings.__dict__.pop("jwks_url")
+
+
+async def test_a_cadres_training_is_what_the_three_reads_answer(training: Training) -> None:
+    """``GET /v1/cadres/{id}/training`` (one call for a profile) answers exactly what qualifications,
+    enrollments and training needs answer one by one, for each caller's scope and day."""
+    await training.tree()
+    c = training.client
+    secretary = await training.post("A", "Bí thư Huyện ủy A", "secretary", "advanced")
+    cadre = await training.cadre("X", "Lê Văn Cường", level="elementary")
+    other = await training.cadre("X", "Vũ Văn Đạt", level="advanced")
+    await training.hold(cadre, secretary, "A", "2025-01-01")
+    intermediate = await training.course(await training.programme("political_theory", "intermediate"))
+    await training.complete(await training.enroll(intermediate, cadre, "X"), "2025-12-01")
+    advanced = await training.course(await training.programme("political_theory", "advanced"))
+    await training.enroll(advanced, cadre, "A")
+
+    async def one_by_one(who: str, day: str, **auth: Any) -> dict[str, Any]:
+        headers = training.auth(**auth)
+        q = await c.get(f"/v1/cadres/{who}/qualifications?as_of={day}", headers=headers)
+        e = await c.get(f"/v1/enrollments?cadre_id={who}&limit=500", headers=headers)
+        n = await c.get(f"/v1/training-needs?cadre_id={who}&as_of={day}&limit=500", headers=headers)
+        assert (q.status_code, e.status_code, n.status_code) == (200, 200, 200), q.text
+        return {
+            "qualifications": q.json(),
+            "enrollments": e.json()["items"],
+            "enrollments_truncated": False,
+            "training_needs": n.json()["items"],
+        }
+
+    cases = [(cadre, "2025-10-01", {}), (cadre, "2026-01-01", {}), (other, "2026-01-01", {})]
+    cases.append((cadre, "2026-01-01", {"roles": ["viewer"], "org": "X"}))
+    for who, day, auth in cases:
+        r = await c.get(f"/v1/cadres/{who}/training?as_of={day}", headers=training.auth(**auth))
+        assert r.status_code == 200, r.text
+        assert r.json() == await one_by_one(who, day, **auth), (who, day, auth)
+    bundle = (await c.get(f"/v1/cadres/{cadre}/training?as_of=2026-01-01", headers=training.auth())).json()
+    assert len(bundle["enrollments"]) == 2 and [n["cadre_id"] for n in bundle["training_needs"]] == [cadre]
+    outside = await c.get(f"/v1/cadres/{cadre}/training", headers=training.auth(roles=["viewer"], org="B"))
+    assert outside.status_code == 404
+    assert outside.headers["content-type"] == "application/problem+json"
