@@ -66,17 +66,9 @@ async def get_dossier(
     such read is audited, as for ``GET /v1/cadres/{id}``."""
     day = as_of or dt.date.today()
     cadre, sensitive = await cadres_service.get(session, principal, cadre_id)
-    assignments = await personnel_repo.assignments_of(session, cadre_id, day, after=None, limit=MAX_ITEMS)
-    plans = await planning_repo.list_rows(
-        session,
-        scope_path=await scope_path(session, principal),
-        within_path=None,
-        term=None,
-        post_id=None,
-        cadre_id=cadre_id,
-        day=day,
-        after=None,
-        limit=MAX_ITEMS,
+    assignments = await personnel_repo.assignments_in_force(session, cadre_id, day, limit=MAX_ITEMS)
+    plans = await planning_repo.plans_of_cadre(
+        session, cadre_id, day, scope_path=await scope_path(session, principal), limit=MAX_ITEMS
     )
     if sensitive:
         db: Database = request.app.state.db

@@ -61,15 +61,8 @@ async def get_cadre_training(
     day = as_of or dt.date.today()
     qualifications = await qualifications_service.qualifications(session, request, principal, cadre_id, day)
     scope = await scope_path(session, principal)
-    enrollments = await enrollments_repo.list_rows(
-        session,
-        scope_path=scope,
-        within_path=None,
-        course_id=None,
-        cadre_id=cadre_id,
-        status=None,
-        after=None,
-        limit=MAX_ITEMS,
+    enrollments = await enrollments_repo.enrollments_of_cadre(
+        session, cadre_id, scope_path=scope, limit=MAX_ITEMS
     )
     needs = await needs_repo.page(
         session,

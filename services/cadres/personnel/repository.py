@@ -209,6 +209,24 @@ def _assignments_with_post() -> Any:
     )
 
 
+# A cadre's assignments in force on a day (a dossier's), built once: building it per request cost more CPU
+# than running it.
+ASSIGNMENTS_IN_FORCE = (
+    _assignments_with_post()
+    .where(A.c.cadre_id == bindparam("cadre_id"), holding_on(bindparam("day", type_=Date)))
+    .order_by(A.c.starts_on, A.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+async def assignments_in_force(
+    session: AsyncSession, cadre_id: uuid.UUID, day: dt.date, *, limit: int
+) -> list[RowMapping]:
+    """As ``assignments_of`` from the first page: at most ``limit + 1`` rows (the extra one says "more")."""
+    params = {"cadre_id": cadre_id, "day": day, "limit": limit + 1}
+    return list((await session.execute(ASSIGNMENTS_IN_FORCE, params)).mappings().all())
+
+
 async def assignments_of(
     session: AsyncSession, cadre_id: uuid.UUID, day: dt.date, *, after: tuple[str, str] | None, limit: int
 ) -> list[RowMapping]:

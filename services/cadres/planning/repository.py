@@ -6,6 +6,7 @@ Nothing here commits.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 from typing import Any
 
@@ -21,7 +22,7 @@ from services.cadres.planning.models import AttainedLevel, Plan
 from services.cadres.posts.models import Post
 from services.cadres.posts.repository import holding_on
 from shared.orgtree.models import ProjectedOrganization
-from shared.tree import in_subtree
+from shared.tree import in_subtree, subtree_bounds
 
 L = Plan.__table__
 T = Post.__table__
@@ -187,6 +188,27 @@ async def list_rows(
         )
     stmt = stmt.order_by(L.c.term, L.c.added_on, L.c.id).limit(limit + 1)
     return list((await session.execute(stmt)).mappings().all())
+
+
+@functools.cache
+def _plans_of_cadre(scoped: bool) -> Any:
+    """A cadre's plan entries in force on ``day`` (and with the post's organization in ``[lo, hi)`` when
+    ``scoped``), as ``list_rows`` orders them: built once per shape."""
+    stmt = _with_post().where(L.c.cadre_id == bindparam("cadre_id"), in_force_on(DAY))
+    if scoped:
+        stmt = stmt.where(P.c.path >= bindparam("lo"), P.c.path < bindparam("hi"))
+    return stmt.order_by(L.c.term, L.c.added_on, L.c.id).limit(bindparam("limit"))
+
+
+async def plans_of_cadre(
+    session: AsyncSession, cadre_id: uuid.UUID, day: dt.date, *, scope_path: str | None, limit: int
+) -> list[RowMapping]:
+    """As ``list_rows(cadre_id=, day=)`` from the first page: at most ``limit + 1`` rows."""
+    params: dict[str, Any] = {"cadre_id": cadre_id, "day": day, "limit": limit + 1}
+    if scope_path is not None:
+        params["lo"], params["hi"] = subtree_bounds(scope_path)
+    stmt = _plans_of_cadre(scope_path is not None)
+    return list((await session.execute(stmt, params)).mappings().all())
 
 
 # --------------------------------------------------------------------------------------------- coverage

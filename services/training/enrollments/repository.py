@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.training.enrollments.models import Enrollment
 from services.training.projections.models import ProjectedAssignment, ProjectedPlan, ProjectedPost
 from shared.orgtree.models import ProjectedOrganization
-from shared.tree import in_subtree
+from shared.tree import in_subtree, subtree_bounds
 
 E = Enrollment.__table__
 A = ProjectedAssignment.__table__
@@ -100,6 +100,35 @@ async def posts_of(session: AsyncSession, cadre_id: uuid.UUID, day: dt.date) -> 
     """The posts the cadre holds or is planned for on the day, with their organization's level."""
     result = await session.execute(POSTS_HELD_OR_PLANNED, {"cadre_id": cadre_id, "day": day})
     return list(result.mappings().all())
+
+
+# A cadre's enrollments (a profile's), unscoped or sent by organizations in ``[lo, hi)``: built once each.
+ENROLLMENTS_OF_CADRE = (
+    _with_org()
+    .where(E.c.cadre_id == bindparam("cadre_id"))
+    .order_by(E.c.sent_on, E.c.id)
+    .limit(bindparam("limit"))
+)
+ENROLLMENTS_OF_CADRE_IN = (
+    select(E, P.c.path.label("org_path"))
+    .join(P, P.c.id == E.c.sent_by_org_id)
+    .where(E.c.cadre_id == bindparam("cadre_id"), P.c.path >= bindparam("lo"), P.c.path < bindparam("hi"))
+    .order_by(E.c.sent_on, E.c.id)
+    .limit(bindparam("limit"))
+)
+
+
+async def enrollments_of_cadre(
+    session: AsyncSession, cadre_id: uuid.UUID, *, scope_path: str | None, limit: int
+) -> list[RowMapping]:
+    """As ``list_rows(scope_path=, cadre_id=)`` from the first page: at most ``limit + 1`` rows."""
+    params: dict[str, Any] = {"cadre_id": cadre_id, "limit": limit + 1}
+    if scope_path is None:
+        stmt = ENROLLMENTS_OF_CADRE
+    else:
+        stmt = ENROLLMENTS_OF_CADRE_IN
+        params["lo"], params["hi"] = subtree_bounds(scope_path)
+    return list((await session.execute(stmt, params)).mappings().all())
 
 
 async def list_rows(

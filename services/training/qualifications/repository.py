@@ -42,13 +42,16 @@ async def course_rank(session: AsyncSession, cadre_id: uuid.UUID, as_of: dt.date
     return int(result.scalar_one_or_none() or 0)
 
 
+COMPLETIONS = (
+    select(E.c.id, E.c.course_id, E.c.theory_level, E.c.theory_rank, E.c.completed_on, E.c.certificate_no)
+    .where(E.c.cadre_id == bindparam("cadre_id"), *completed_theory(bindparam("as_of", type_=Date)))
+    .order_by(E.c.completed_on, E.c.theory_rank, E.c.id)
+)
+
+
 async def completions(session: AsyncSession, cadre_id: uuid.UUID, as_of: dt.date) -> list[RowMapping]:
-    stmt = (
-        select(E.c.id, E.c.course_id, E.c.theory_level, E.c.completed_on, E.c.certificate_no)
-        .where(E.c.cadre_id == cadre_id, *completed_theory(as_of))
-        .order_by(E.c.completed_on, E.c.theory_rank, E.c.id)
-    )
-    return list((await session.execute(stmt)).mappings().all())
+    """The cadre's completed political theory enrollments by ``as_of``, by completion day."""
+    return list((await session.execute(COMPLETIONS, {"cadre_id": cadre_id, "as_of": as_of})).mappings().all())
 
 
 async def next_version(session: AsyncSession, cadre_id: uuid.UUID) -> int:

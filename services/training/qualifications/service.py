@@ -70,7 +70,8 @@ async def qualifications(
                 "certificate_no": None,
             }
         )
-    for row in await repo.completions(session, cadre_id, as_of):
+    completed = await repo.completions(session, cadre_id, as_of)
+    for row in completed:
         history.append(
             {
                 "theory_level": row["theory_level"],
@@ -84,6 +85,9 @@ async def qualifications(
     return {
         "cadre_id": str(cadre_id),
         "as_of": as_of.isoformat(),
-        "attained_theory_level": theory_name(await attained_rank(session, cadre, as_of)),
+        # attained_rank's look-up, from the completions already read
+        "attained_theory_level": theory_name(
+            max([int(cadre["declared_rank"] or 0), *(int(r["theory_rank"]) for r in completed)])
+        ),
         "history": history,
     }
