@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import (
-    String,
     and_,
     bindparam,
     case,
@@ -20,8 +19,6 @@ from sqlalchemy import (
     literal,
     or_,
     select,
-    true,
-    type_coerce,
     update,
 )
 from sqlalchemy.engine import RowMapping
@@ -216,38 +213,57 @@ async def subtree(
     return list((await session.execute(stmt)).mappings().all())
 
 
-# The tree endpoint's rows: only the columns its answer shows, as plain tuples in ``TREE_COLUMNS`` order,
-# parents before children (depth), siblings by code. A committee's subtree is thousands of rows, so ids and
-# dates come as the driver gives them (no conversion to ``uuid.UUID``/``date`` that the answer would undo):
-# see ``raw_text``. ``TREE_COLUMNS`` are the source columns (their names), ``_TREE_SELECT`` what is selected.
-TREE_COLUMNS = (
-    V.c.node,
-    V.c.parent_node,
-    V.c.path,
-    V.c.valid_from,
-    V.c.status,
-    V.c.merged_into_node,
-    V.c.name,
-    V.c.level,
-    V.c.kind,
-    V.c.tags,
-    O.c.id,
-    O.c.code,
-    O.c.established_on,
-    O.c.decision_no,
-    O.c.decided_on,
-    O.c.version,
+# The tree endpoint's rows (``tree_rows``): only the columns its answer shows, ``TREE_FIELDS`` in that order,
+# in no particular order (the service orders siblings by code: a sort in SQL cost PostgreSQL 25-55 ms for a
+# 10,000-node subtree, and held every row back until it was done, where unsorted rows reach the driver as
+# they are found; Python sorts them in a few ms). Fetched through the driver (asyncpg, aiosqlite), not
+# SQLAlchemy: a committee's subtree is thousands of rows, and result processing (rows, UUID and date objects
+# that the answer turns back into text) cost more than the query. Dates come as ``YYYY-MM-DD`` text:
+# PostgreSQL formats them (``to_char``) while Python reads earlier rows, where ``date`` objects cost ~1 µs
+# each to format; SQLite stores them so. The id comes as its API text from PostgreSQL (``uuid::text``) and
+# as SQLite stores it (32 hex digits, which ``id_text`` hyphenates: cheaper in Python than in SQL).
+TREE_FIELDS = (
+    "node",
+    "parent_node",
+    "valid_from",
+    "merged_into_node",
+    "name",
+    "level",
+    "kind",
+    "tags",
+    "id",
+    "code",
+    "established_on",
+    "decision_no",
+    "decided_on",
+    "version",
 )
-_RAW = {"id", "valid_from", "established_on", "decided_on"}
-
-
-def _tree_select(columns: Iterable[Any]) -> list[Any]:
-    return [type_coerce(c, String).label(c.name) if c.name in _RAW else c for c in columns]
+_TREE_WHERE = (
+    "v.path >= {lo} AND v.path < {hi} AND v.valid_from <= {day} "
+    "AND (v.valid_to IS NULL OR v.valid_to > {day}) AND v.depth <= {depth} AND v.status = 'active'"
+)
+_TREE_SQLITE = (
+    "SELECT v.node, v.parent_node, v.valid_from, v.merged_into_node, v.name, v.level, v.kind, v.tags, "
+    "o.id, o.code, o.established_on, o.decision_no, o.decided_on, o.version "
+    f"FROM {V.name} v JOIN {O.name} o ON o.node = v.node "
+    "WHERE " + _TREE_WHERE.format(lo="?1", hi="?2", day="?3", depth="?4")
+)
+# PostgreSQL: the identity fetched per row through the primary key (LATERAL … LIMIT 1, which the planner
+# cannot turn back into a join). As a plain join, for a 10,000-node subtree it hash-joins a sequential scan
+# of every organization of the country (370,000): 120–160 ms against ~60 ms (bench_tree).
+_TREE_POSTGRESQL = (
+    "SELECT v.node, v.parent_node, to_char(v.valid_from, 'YYYY-MM-DD'), v.merged_into_node, v.name, v.level, "
+    "v.kind, v.tags, i.id::text, i.code, to_char(i.established_on, 'YYYY-MM-DD'), i.decision_no, "
+    "to_char(i.decided_on, 'YYYY-MM-DD'), i.version "
+    f"FROM {V.name} v CROSS JOIN LATERAL (SELECT o.id, o.code, o.established_on, o.decision_no, "
+    f"o.decided_on, o.version FROM {O.name} o WHERE o.node = v.node LIMIT 1) i "
+    "WHERE " + _TREE_WHERE.format(lo="$1", hi="$2", day="$3", depth="$4")
+)
 
 
 def raw_text(value: Any) -> str:
-    """A raw id or date of the tree's rows as its API text: SQLite gives a date as ``YYYY-MM-DD`` and a
-    UUID as 32 hex digits; asyncpg gives ``date`` and its own UUID (whose ``str`` is the API form)."""
+    """A raw id or date as its API text: SQLite gives a date as ``YYYY-MM-DD`` and a UUID as 32 hex
+    digits; asyncpg gives ``date`` and its own UUID (whose ``str`` is the API form)."""
     if type(value) is str:
         return (
             f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
@@ -257,45 +273,32 @@ def raw_text(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
-_ACTIVE_SUBTREE_WHERE = (
-    V.c.path >= bindparam("lo"),
-    V.c.path < bindparam("hi"),
-    _VALID_ON_DAY,
-    V.c.depth <= bindparam("max_depth"),
-    V.c.status == "active",
-)
-ACTIVE_SUBTREE_ON = (
-    select(*_tree_select(TREE_COLUMNS))
-    .join(O, O.c.node == V.c.node)
-    .where(*_ACTIVE_SUBTREE_WHERE)
-    .order_by(V.c.depth, O.c.code)
-)
-# PostgreSQL: the same, with the identity fetched per row through the primary key (LATERAL … LIMIT 1, which
-# the planner cannot turn back into a join). As a plain join, for a 10,000-node subtree it hash-joins a
-# sequential scan of every organization of the country (370,000): 120–160 ms against ~60 ms (bench_tree).
-_IDENTITY = (
-    select(O.c.id, O.c.code, O.c.established_on, O.c.decision_no, O.c.decided_on, O.c.version)
-    .where(O.c.node == V.c.node)
-    .limit(1)
-    .lateral("ident")
-)
-ACTIVE_SUBTREE_ON_PG = (
-    select(*_tree_select(_IDENTITY.c[c.name] if c.table is O else c for c in TREE_COLUMNS))
-    .select_from(V.join(_IDENTITY, true()))
-    .where(*_ACTIVE_SUBTREE_WHERE)
-    .order_by(V.c.depth, _IDENTITY.c.code)
-)
+def id_text(value: str) -> str:
+    """A ``tree_rows`` id as API text."""
+    return (
+        value if len(value) != 32 else f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    )
 
 
-async def active_subtree_tuples(
+def tree_row(row: RowMapping) -> tuple[Any, ...]:
+    """A ``ROW_COLUMNS`` row (the tree's root when it is not active) in the form of ``tree_rows``."""
+    return tuple(raw_text(row["id"]) if f == "id" else row[f] for f in TREE_FIELDS)
+
+
+async def tree_rows(
     session: AsyncSession, path: str, day: dt.date, max_depth: int
-) -> Sequence[tuple[Any, ...]]:
-    """The active states on ``day`` of the subtree at ``path``, to ``max_depth``: ``TREE_COLUMNS`` tuples."""
+) -> Sequence[Sequence[Any]]:
+    """The active states on ``day`` of the subtree at ``path``, to ``max_depth``: ``TREE_FIELDS`` rows."""
     lo, hi = subtree_bounds(path)
-    params = {"lo": lo, "hi": hi, "day": day, "max_depth": max_depth}
-    postgresql = session.bind.dialect.name == "postgresql"
-    result = await session.execute(ACTIVE_SUBTREE_ON_PG if postgresql else ACTIVE_SUBTREE_ON, params)
-    return result.all()
+    conn = await session.connection()  # the session's transaction (begun as for any statement)
+    driver = (await conn.get_raw_connection()).driver_connection
+    if conn.dialect.name == "postgresql":
+        return await driver.fetch(_TREE_POSTGRESQL, lo, hi, day, max_depth)  # type: ignore[union-attr]
+    params = (lo, hi, day.isoformat(), max_depth)
+    fetch_all = getattr(driver, "execute_fetchall", None)  # aiosqlite; not the inline connection of writes
+    if fetch_all is not None:
+        return await fetch_all(_TREE_SQLITE, params)
+    return (await conn.exec_driver_sql(_TREE_SQLITE, params)).all()
 
 
 async def rows_for_nodes(session: AsyncSession, nodes: Sequence[int], day: dt.date) -> list[RowMapping]:

@@ -12,6 +12,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from json.encoder import encode_basestring as _json_str  # a JSON string, non-ASCII kept (as JSONResponse)
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy.engine import RowMapping
@@ -156,17 +157,10 @@ async def ancestors(
 # The tree's answer is written as JSON text directly (the bytes ``OrganizationTree`` would give): a
 # committee's subtree is ~10,000 nodes and ~6 MB, and dicts + JSON encoding cost far more than the query.
 # The fields, their order and their formats are those of ``to_read`` (checked against the model by a test).
-_TREE_HEAD = (
-    '{"id":"%s","code":%s,"name":%s,"level":%s,"kind":%s,"tags":%s,"parent_id":%s,"path":[%s],'
-    '"status":%s,"established_on":"%s","dissolved_on":%s,"merged_into_id":%s,"decision_no":%s,'
-    '"decided_on":%s,"state_since":"%s","version":%d,"children":['
-)
 (
     _NODE,
     _PARENT,
-    _PATH,
     _FROM,
-    _STATUS,
     _MERGED,
     _NAME,
     _LEVEL,
@@ -178,7 +172,8 @@ _TREE_HEAD = (
     _DECISION_NO,
     _DECIDED_ON,
     _VERSION,
-) = range(len(repo.TREE_COLUMNS))
+) = range(len(repo.TREE_FIELDS))
+_BY_CODE = itemgetter(_CODE)
 
 
 class _Memo(dict[Any, str]):
@@ -213,96 +208,96 @@ async def tree_json(
     if root is None or not within_scope(root["current_path"], await scope_path(session, principal)):
         await _visible(session, principal, org_id)
         raise NotFound("organization", f"Organization {org_id} did not exist on {day.isoformat()}.")
-    rows = list(await repo.active_subtree_tuples(session, root["path"], day, root["depth"] + depth))
-    if root["status"] != "active":
-        rows.insert(0, tuple(root[c.name] for c in repo.TREE_COLUMNS))  # the shallowest: the order holds
-    # Nesting: parents come first (rows are ordered by depth, siblings by code); a node whose parent is not
-    # there is left out with its subtree.
+    rows = list(await repo.tree_rows(session, root["path"], day, root["depth"] + depth))
+    # Siblings by code, in Python's order (code points: SQLite's, and PostgreSQL's under "C"/"C.UTF-8"); the
+    # children lists below keep it.
+    rows.sort(key=_BY_CODE)
+    root_status = root["status"]
+    if root_status != "active":
+        rows.insert(0, repo.tree_row(root))
+    # Nesting: a node whose parent is not there is left out with its subtree.
     root_node = root["node"]
-    index: dict[int, int] = {}
-    children: list[list[int]] = [[] for _ in rows]
+    index = {row[_NODE]: i for i, row in enumerate(rows)}
+    children: dict[int, list[int]] = {}  # only for nodes with children: fewer objects for the collector
     for i, row in enumerate(rows):
-        node = row[_NODE]
-        index[node] = i
-        if node != root_node:
-            parent = index.get(row[_PARENT])
-            if parent is not None:
-                children[parent].append(i)
-    # Ids as text: the rows carry their own; ancestors above the root (and merge targets) are looked up.
-    ids = {row[_NODE]: repo.raw_text(row[_ID]) for row in rows}
-    missing = {n for n in repo.path_nodes(rows[0][_PATH]) if n not in ids}
-    for row in rows:
-        for other in (row[_PARENT], row[_MERGED]):
-            if other and other not in ids:
-                missing.add(other)
-    if missing:
-        ids.update(await _text_ids(session, missing))
-    # Each path as the JSON of its ids: its parent's (the path without its last node) and its own id.
-    paths: dict[str, str] = {"/": ""}
-    inner: list[str] = []
-    late: list[int] = []  # below a node that is not there (none, as the tree is kept): looked up after
-    for i, row in enumerate(rows):
-        path = row[_PATH]
-        above = paths.get(path[: path.rindex("/", 0, -1) + 1])
-        if above is not None:
-            here = f'{above},"{ids[row[_NODE]]}"' if above else f'"{ids[row[_NODE]]}"'
-        else:
-            nodes = repo.path_nodes(path)
-            if not all(n in ids for n in nodes):
-                late.append(i)
-                inner.append("")
-                continue
-            here = ",".join(f'"{ids[n]}"' for n in nodes)
-        paths[path] = here
-        inner.append(here)
-    if late:
-        ids.update(await _text_ids(session, {n for i in late for n in repo.path_nodes(rows[i][_PATH])}))
-        for i in late:
-            inner[i] = ",".join(f'"{ids[n]}"' for n in repo.path_nodes(rows[i][_PATH]))
+        parent = index.get(row[_PARENT])
+        if parent is not None and row[_NODE] != root_node:
+            kids = children.get(parent)
+            if kids is None:
+                children[parent] = [i]
+            else:
+                kids.append(i)
+    # Ids of nodes outside the rows (the root's ancestors, merge targets): one query.
+    missing = {n for n in repo.path_nodes(root["path"]) if n not in index}
+    missing.update(row[_MERGED] for row in rows if row[_MERGED] and row[_MERGED] not in index)
+    outside = await _text_ids(session, missing) if missing else {}
 
+    def id_of(node: int) -> str:
+        i = index.get(node)
+        return repo.id_text(rows[i][_ID]) if i is not None else outside[node]
+
+    def id_json(node: int) -> str:
+        return f'"{id_of(node)}"'
+
+    def quoted(text: Any) -> str:
+        return f'"{text}"'
+
+    json_str = _json_str
     words = _Memo(_json_str)
     tags = _Memo(_json_tags)
-    dates = _Memo(repo.raw_text)  # a few thousand distinct days
-    heads: list[str] = []
-    for i, row in enumerate(rows):
-        parent, merged, decided_on = row[_PARENT], row[_MERGED], row[_DECIDED_ON]
-        state_since = dates[row[_FROM]]
-        heads.append(
-            _TREE_HEAD
-            % (
-                ids[row[_NODE]],
-                _json_str(row[_CODE]),
-                _json_str(row[_NAME]),
-                words[row[_LEVEL]],
-                words[row[_KIND]],
-                tags[row[_TAGS]],
-                f'"{ids[parent]}"' if parent else "null",
-                inner[i],
-                words[row[_STATUS]],
-                dates[row[_ESTABLISHED]],
-                "null" if row[_STATUS] == "active" else f'"{state_since}"',
-                f'"{ids[merged]}"' if merged else "null",
-                "null" if row[_DECISION_NO] is None else _json_str(row[_DECISION_NO]),
-                "null" if decided_on is None else f'"{dates[decided_on]}"',
-                state_since,
-                row[_VERSION],
-            )
-        )
-    out: list[str] = []
+    # UTF-8 piece by piece: joining text first makes one 2-bytes-a-character string of ~12 MB to encode.
+    out: list[bytes] = []
     append = out.append
 
-    def write(i: int) -> None:
-        append(heads[i])
-        first = True
-        for child in children[i]:
-            if not first:
-                append(",")
-            first = False
-            write(child)
-        append("]}")
+    # Each node as the JSON of ``to_read`` with "children" open; ``parent`` is the parent's id as JSON,
+    # ``path`` the JSON of the ids from the root of the country down to the parent.
+    def write(i: int, status: str, parent: str, path: str) -> None:
+        # In ``repo.TREE_FIELDS`` order. Dates are ``YYYY-MM-DD`` text (``date``, whose str is that, in the
+        # root's row when it is not active).
+        (
+            _,
+            _,
+            since,
+            merged,
+            name,
+            level,
+            kind,
+            tag_text,
+            own,
+            code,
+            established,
+            decision_no,
+            decided,
+            version,
+        ) = rows[i]
+        own = (
+            f'"{own}"' if len(own) != 32 else f'"{own[:8]}-{own[8:12]}-{own[12:16]}-{own[16:20]}-{own[20:]}"'
+        )
+        path = f"{path},{own}" if path else own
+        since = f'"{since}"'
+        append(
+            f'{{"id":{own},"code":{json_str(code)},"name":{json_str(name)},'
+            f'"level":{words[level]},"kind":{words[kind]},"tags":{tags[tag_text]},'
+            f'"parent_id":{parent},"path":[{path}],"status":{words[status]},'
+            f'"established_on":"{established}","dissolved_on":{"null" if status == "active" else since},'
+            f'"merged_into_id":{id_json(merged) if merged else "null"},'
+            f'"decision_no":{"null" if decision_no is None else json_str(decision_no)},'
+            f'"decided_on":{"null" if decided is None else quoted(decided)},'
+            f'"state_since":{since},"version":{version:d},"children":['.encode()
+        )
+        kids = children.get(i)
+        if kids:
+            for child in kids:
+                write(child, "active", own, path)
+                append(b",")
+            out[-1] = b"]}"
+        else:
+            append(b"]}")
 
-    write(index[root_node])
-    return "".join(out).encode(), root["version"]
+    parent_node = root["parent_node"]
+    above = ",".join(f'"{id_of(n)}"' for n in repo.path_nodes(root["path"])[:-1])
+    write(index[root_node], root_status, f'"{id_of(parent_node)}"' if parent_node else "null", above)
+    return b"".join(out), root["version"]
 
 
 async def list_(
