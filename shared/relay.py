@@ -24,12 +24,13 @@ import logging
 import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import asyncpg
 from prometheus_client import CollectorRegistry, Counter, Gauge
 from sqlalchemy import Row, func, make_url, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from shared.db import Database
 from shared.natsconn import NatsHandle, NatsUnavailable
@@ -78,6 +79,41 @@ def _relay_metrics(registry: CollectorRegistry) -> _RelayMetrics:
     return metrics
 
 
+# PostgreSQL, through the driver's DB-API cursor in the relay's session (its transaction; SQLAlchemy's asyncpg
+# cursor sends BEGIN before the first statement): per pass, one statement to lock and read, one to mark.
+_FETCH_PG = (
+    "SELECT seq, id, subject, payload, headers FROM outbox "
+    "WHERE (SELECT pg_try_advisory_xact_lock($1)) AND published_at IS NULL "
+    "ORDER BY seq LIMIT $2 FOR UPDATE SKIP LOCKED"
+)
+_MARK_PG = "UPDATE outbox SET published_at = now(), last_error = NULL WHERE seq = ANY($1::bigint[])"
+
+
+class _Pending(NamedTuple):
+    seq: int
+    id: str
+    subject: str
+    payload: str
+    headers: dict[str, Any] | None
+
+
+def _fetch_pg(sync_session: Session, params: tuple[int, int]) -> list[_Pending]:
+    cursor = sync_session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_FETCH_PG, params)
+        return [_Pending(*record) for record in cursor.fetchall()]  # asyncpg Records: no attributes
+    finally:
+        cursor.close()
+
+
+def _mark_pg(sync_session: Session, seqs: list[int]) -> None:
+    cursor = sync_session.connection().connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(_MARK_PG, (seqs,))
+    finally:
+        cursor.close()
+
+
 def advisory_lock_key(service: str) -> int:
     """A stable signed 64-bit key per service for ``pg_try_advisory_xact_lock``."""
     digest = hashlib.blake2b(f"tochuc-outbox-relay:{service}".encode(), digest_size=8).digest()
@@ -111,6 +147,7 @@ class OutboxRelay:
         publish_timeout: float = 5.0,
         gauge_interval: float = 1.0,
         mark_interval: float = 0.1,
+        min_pass_interval: float | None = None,
         after_publish: AfterPublish | None = None,
     ) -> None:
         self._main_db = db
@@ -123,6 +160,12 @@ class OutboxRelay:
         self.publish_timeout = publish_timeout
         self.gauge_interval = gauge_interval
         self.mark_interval = mark_interval
+        # PostgreSQL: a pass costs four round trips to the database and one to NATS whatever it publishes;
+        # under a steady stream of commits the next pass starts at least this long after the previous one
+        # started (SQLite's pass is one read).
+        self.min_pass_interval = (
+            min_pass_interval if min_pass_interval is not None else (0.0 if self._db.sqlite else 0.005)
+        )
         # Fault injection for tests: runs after JetStream's ack and before the row is marked.
         self._after_publish = after_publish
         self._metrics = _relay_metrics(registry)
@@ -225,8 +268,10 @@ class OutboxRelay:
 
     async def _run(self) -> None:
         backoff = 0.0
+        loop = asyncio.get_running_loop()
         while not self._stopping:
             self._wake.clear()
+            started = loop.time()
             try:
                 published = await self._drain(flush=False)
             except asyncio.CancelledError:
@@ -251,9 +296,16 @@ class OutboxRelay:
             await self._refresh_gauges()
             if published >= self.batch_size:
                 continue  # more is waiting
-            idle = min(self.poll_interval, self.mark_interval) if self._unmarked else self.poll_interval
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=idle)
+            if not self._wake.is_set():  # (a commit during the pass: go again, without a timer)
+                idle = min(self.poll_interval, self.mark_interval) if self._unmarked else self.poll_interval
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=idle)
+            if published and self.min_pass_interval > 0 and not self._stopping:
+                # Busy: let the commits of the next few milliseconds join the next pass, rather than a pass
+                # (BEGIN, read, publish, mark, COMMIT) per commit or two. Idle, a commit is published at once.
+                delay = started + self.min_pass_interval - loop.time()
+                if delay > 0:
+                    await asyncio.sleep(delay)
 
     async def _refresh_gauges(self, *, force: bool = False) -> None:
         now = asyncio.get_running_loop().time()
@@ -343,19 +395,23 @@ class OutboxRelay:
 
     async def _drain_locked(self) -> int:
         async with self._db.session(write=True) as session:
-            locked = (await session.execute(select(func.pg_try_advisory_xact_lock(self._lock_key)))).scalar()
-            if not locked:
-                return 0  # another replica is publishing; it keeps the order
-            rows = (await session.execute(self._pending_query().with_for_update(skip_locked=True))).all()
+            # One statement takes the advisory lock (an InitPlan, evaluated once, before any row is read)
+            # and the pending rows; without the lock it returns no rows: another replica is publishing.
+            rows = await session.run_sync(_fetch_pg, (self._lock_key, self.batch_size))
             if not rows:
                 await session.commit()
                 return 0
             done, failure = await self._publish(rows)
-            await self._mark(session, done, failure)
+            if done:
+                await session.run_sync(_mark_pg, done)
+            if failure is not None:
+                await self._mark(session, [], failure)
             await session.commit()
         return self._finish(done, failure)
 
-    async def _publish(self, rows: Sequence[Row[Any]]) -> tuple[list[int], tuple[int, Exception] | None]:
+    async def _publish(
+        self, rows: Sequence[Row[Any]] | Sequence[_Pending]
+    ) -> tuple[list[int], tuple[int, Exception] | None]:
         """Publish in order until one fails; return the acked seqs and the failure (seq, error).
 
         Pipelined: up to ``PIPELINE`` messages are written to the connection before their acks are awaited,
@@ -367,13 +423,15 @@ class OutboxRelay:
         js = self._nats.js
         for start in range(0, len(rows), PIPELINE):
             window = rows[start : start + PIPELINE]
-            futures: list[tuple[Row[Any], asyncio.Future[Any]]] = []
+            futures: list[tuple[Row[Any] | _Pending, asyncio.Future[Any]]] = []
             failure: tuple[int, Exception] | None = None
+            acked = 0
             for row in window:
                 headers = {"Nats-Msg-Id": row.id}
-                for key, value in (row.headers or {}).items():
-                    if value:
-                        headers[str(key)] = str(value)
+                if row.headers:
+                    for key, value in row.headers.items():
+                        if value:
+                            headers[str(key)] = str(value)
                 try:
                     futures.append(
                         (row, await js.publish_async(row.subject, row.payload.encode(), headers=headers))
@@ -383,19 +441,24 @@ class OutboxRelay:
                 except Exception as exc:
                     failure = (row.seq, exc)
                     break
-            for row, future in futures:
-                try:
-                    ack = await asyncio.wait_for(future, timeout=self.publish_timeout)
-                    if getattr(ack, "error", None):
-                        raise RuntimeError(str(ack.error))
-                    if self._after_publish is not None:
-                        await self._after_publish(row.id)
-                except asyncio.CancelledError:
-                    raise  # a crash: nothing of this batch is marked in this process; the next relay re-sends
-                except Exception as exc:
-                    failure = (row.seq, exc)
-                    break
-                done.append(row.seq)
+            try:
+                async with asyncio.timeout(self.publish_timeout):  # one timer for the window's acks
+                    for row, future in futures:
+                        try:
+                            ack = await future
+                            if getattr(ack, "error", None):
+                                raise RuntimeError(str(ack.error))
+                            if self._after_publish is not None:
+                                await self._after_publish(row.id)
+                        except asyncio.CancelledError:
+                            raise  # a crash, or the deadline: see below
+                        except Exception as exc:
+                            failure = (row.seq, exc)
+                            break
+                        done.append(row.seq)
+                        acked += 1
+            except TimeoutError as exc:  # the first row not acked in time fails; the rest are re-sent
+                failure = (futures[acked][0].seq, exc)
             if failure is not None:
                 for _row, future in futures:
                     future.cancel()
