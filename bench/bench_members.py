@@ -41,6 +41,9 @@ from bench_tree import DEFAULT_PG, OUT, RunningApp, fresh_database, median, pg_a
 PERIOD = {"from": "2021-01-01", "to": "2022-12-31"}
 COMMON_NAME = "nguyen van an"
 RARE_NAME = "trieu thi nguyet"  # Triệu (0.1 %) × Thị × Nguyệt: a handful nationally
+# More searches (no target of their own): very common (family, middle names), a given name early and one late
+# in the sort order, and a common query whose matches all sit late in the order.
+MORE_SEARCHES = ("nguyen", "thi", "an", "yen", "nguyen thi yen", "0000123")
 
 
 def load1() -> float:
@@ -260,6 +263,10 @@ async def measure(
                 50,
             ),
             ("search", f"rare name q={RARE_NAME!r}", "/v1/members", {"q": RARE_NAME, "limit": 50}, 50),
+            *(
+                ("search", f"q={q!r}", "/v1/members", {"q": q, "limit": 50}, 50)
+                for q in (MORE_SEARCHES if args.more_searches else ())
+            ),
         ]
         slow: list[tuple[float, str, str, Any]] = []
         for kind, what, path, params, target in cases:
@@ -278,8 +285,12 @@ async def measure(
             else:
                 entry["items"] = len(body["items"])
                 entry["first"] = [i["full_name"] for i in body["items"][:3]]
+                # word starts (services.orgs.members.search), names only
                 entry["matches"] = await count_sql(
-                    url, "SELECT count(*) FROM members WHERE name_search LIKE $1", f"%{params['q']}%"
+                    url,
+                    "SELECT count(*) FROM members WHERE name_search LIKE $1 OR name_search LIKE $2",
+                    f"{params['q']}%",
+                    f"% {params['q']}%",
                 )
                 say(
                     f"{kind} {what}: median {entry['ms']:,.1f} ms (min {entry['min_ms']:,.1f}, max {entry['max_ms']:,.1f}; "
@@ -341,6 +352,9 @@ def main() -> None:
         "--keep-indexes", action="store_true", help="PostgreSQL: COPY into the indexed tables"
     )
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL scratch database")
+    parser.add_argument(
+        "--more-searches", action="store_true", help=f"also time q= {', '.join(MORE_SEARCHES)}"
+    )
     parser.add_argument("--json", help="also write the figures as JSON here")
     parser.add_argument(
         "--reuse",

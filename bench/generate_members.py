@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from generate_tree import Tree, generate  # noqa: E402
 
+from services.orgs.members.search import name_rest, name_starts  # noqa: E402
 from services.orgs.members.service import add_months  # noqa: E402
 from shared.text import normalize, vietnamese_sort_key  # noqa: E402
 
@@ -88,9 +89,11 @@ ETHNICITIES = {"Kinh": 86, "Tày": 2.5, "Thái": 2, "Mường": 1.8, "Khmer": 1.
 LEFT_REASONS = ("deceased", "withdrawn", "removed", "expelled")
 
 MEMBER_COLUMNS = (
-    "id", "member_no", "full_name", "name_search", "sort_key", "birth_date", "gender", "national_id",
-    "ethnicity", "religion", "admitted_on", "decision_no", "version", "recorded_at", "admitted_org_node",
+    "id", "member_no", "full_name", "name_search", "name_rest", "sort_key", "birth_date", "gender",
+    "national_id", "ethnicity", "religion", "admitted_on", "decision_no", "version", "recorded_at",
+    "admitted_org_node",
 )  # fmt: skip
+NAME_START_COLUMNS = ("name_start", "member_id")
 STATE_COLUMNS = (
     "id", "member_id", "valid_from", "valid_to", "status", "left_reason", "org_node", "residence_unit_id",
     "recognized_on", "card_no",
@@ -99,10 +102,12 @@ STATE_COLUMNS = (
 
 @dataclass
 class Batch:
-    """A chunk of members (tuples in ``MEMBER_COLUMNS`` order) and their states (``STATE_COLUMNS``)."""
+    """A chunk of members (tuples in ``MEMBER_COLUMNS`` order), their states (``STATE_COLUMNS``) and their
+    ``member_name_starts`` rows (``NAME_START_COLUMNS``)."""
 
     members: list[tuple] = field(default_factory=list)
     states: list[tuple] = field(default_factory=list)
+    name_starts: list[tuple] = field(default_factory=list)
 
 
 def _cum(weights: dict[str, float] | list[float]) -> list[float]:
@@ -120,7 +125,7 @@ class _Names:
         self.given_m_cum = _cum([1 / (i + 1) ** 0.9 for i in range(len(GIVEN_MALE))])
         self.given_f_cum = _cum([1 / (i + 1) ** 0.9 for i in range(len(GIVEN_FEMALE))])
         self.eth, self.eth_cum = list(ETHNICITIES), _cum(ETHNICITIES)
-        self._keys: dict[str, tuple[str, str]] = {}
+        self._keys: dict[str, tuple[str, str | None, str, list[str]]] = {}
 
     def full_name(self, rng: random.Random, male: bool) -> str:
         family = rng.choices(self.family, cum_weights=self.family_cum)[0]
@@ -136,10 +141,13 @@ class _Names:
             given = rng.choices(GIVEN_FEMALE, cum_weights=self.given_f_cum)[0]
         return f"{family} {middle} {given}"
 
-    def keys(self, full_name: str) -> tuple[str, str]:
+    def keys(self, full_name: str) -> tuple[str, str | None, str, list[str]]:
+        """name_search, name_rest, sort_key and the name starts (``services.orgs.members.search``)."""
         found = self._keys.get(full_name)
         if found is None:
-            found = self._keys[full_name] = (normalize(full_name), vietnamese_sort_key(full_name))
+            norm = normalize(full_name)
+            found = (norm, name_rest(norm), vietnamese_sort_key(full_name), name_starts(norm))
+            self._keys[full_name] = found
         return found
 
 
@@ -172,7 +180,7 @@ def generate_members(tree: Tree, *, seed: int = 1, chunk: int = 50_000) -> Itera
             member_no += 1
             male = rng.random() < 0.62
             full_name = names.full_name(rng, male)
-            name_search, sort_key = names.keys(full_name)
+            name_search, rest, sort_key, starts = names.keys(full_name)
             year = rng.choices(years, cum_weights=recent_cum if enterprise else years_cum)[0]
             admitted = day0[year] + rng.randint(0, 364)
             if admitted > end_ord:
@@ -221,6 +229,7 @@ def generate_members(tree: Tree, *, seed: int = 1, chunk: int = 50_000) -> Itera
                     f"{member_no:09d}",
                     full_name,
                     name_search,
+                    rest,
                     sort_key,
                     fromord(birth),
                     "male" if male else "female",
@@ -234,6 +243,8 @@ def generate_members(tree: Tree, *, seed: int = 1, chunk: int = 50_000) -> Itera
                     node,
                 )
             )
+            for start in starts:
+                batch.name_starts.append((start, member_id))
             for i, (valid_from, status, left_reason, recognized_on, card_no) in enumerate(states):
                 valid_to = states[i + 1][0] if i + 1 < len(states) else None
                 state_id += 1
@@ -271,7 +282,7 @@ def summary(tree: Tree, batches: Iterator[Batch]) -> dict[str, object]:
         for m in batch.members:
             families[m[2].split(" ")[0]] += 1
             names[m[3]] += 1
-            if dt.date(2021, 1, 1) <= m[10] <= dt.date(2022, 12, 31):
+            if dt.date(2021, 1, 1) <= m[MEMBER_COLUMNS.index("admitted_on")] <= dt.date(2022, 12, 31):
                 admitted_2021_22 += 1
         for s in batch.states:
             if s[3] is None:

@@ -3,6 +3,7 @@
 * ``members`` — identity and personal data: the UUID, the background number, name (with its search and
   Vietnamese sort keys), birth date, gender, the sensitive fields (national id, ethnicity, religion), the
   admission decision and the aggregate ``version``. Never deleted.
+* ``member_name_starts`` — search keys of the names of four words or more (``members.search``).
 * ``member_states`` — the member's state over a half-open interval of dates ``[valid_from, valid_to)``:
   status, the home organization (``org_node``), residence, recognition and card. "The members of X on D"
   joins the states valid on D to the organization versions valid on D under X's path.
@@ -27,16 +28,26 @@ from services.orgs.organizations.models import BigId, SearchString, utcnow
 
 # Byte-wise order on every backend (see shared.text.vietnamese_sort_key).
 SortString = String(600).with_variant(String(600, collation="C"), "postgresql")
+# Digits and upper-case letters; byte-wise on PostgreSQL so that a prefix is a range of the unique index.
+MemberNoString = String(16).with_variant(String(16, collation="C"), "postgresql")
 
 
 class Member(Base):
     __tablename__ = "members"
-    __table_args__ = (Index("ix_members_admitted_on_org", "admitted_on", "admitted_org_node"),)
+    __table_args__ = (
+        Index("ix_members_admitted_on_org", "admitted_on", "admitted_org_node"),
+        # Search (``members.search``): lists walk the sort order; a name's word starts are index ranges.
+        Index("ix_members_sort_key", "sort_key", "id", postgresql_include=["name_search", "member_no"]),
+        Index("ix_members_name_search", "name_search"),
+        Index("ix_members_name_rest", "name_rest"),
+    )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
-    member_no: Mapped[str | None] = mapped_column(String(16), unique=True)
+    member_no: Mapped[str | None] = mapped_column(MemberNoString, unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     name_search: Mapped[str] = mapped_column(SearchString)
+    # ``name_search`` from its second word on (None for a one-word name): the second word start's key.
+    name_rest: Mapped[str | None] = mapped_column(SearchString)
     sort_key: Mapped[str] = mapped_column(SortString)
     birth_date: Mapped[dt.date] = mapped_column(Date)
     gender: Mapped[str] = mapped_column(String(8))
@@ -50,6 +61,16 @@ class Member(Base):
     decision_no: Mapped[str | None] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer, default=1)
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class MemberNameStart(Base):
+    """The normalized name from each of its words 3 … n−1 on (``members.search``): names of four words or
+    more only. Written with the member (a name never changes)."""
+
+    __tablename__ = "member_name_starts"
+
+    name_start: Mapped[str] = mapped_column(SearchString, primary_key=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("members.id"), primary_key=True)
 
 
 class MemberState(Base):

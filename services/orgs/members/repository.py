@@ -11,19 +11,21 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, func, insert, literal_column, or_, select, union_all, update
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.orgs.members import counts
+from services.orgs.members import counts, search
 from services.orgs.members.models import (
     Member,
     MemberChange,
+    MemberNameStart,
     MemberRating,
     MemberState,
     MemberTemporaryActivity,
     SensitiveRead,
 )
+from services.orgs.members.search import NameQuery
 from services.orgs.organizations.models import OrganizationVersion
 from shared.tree import in_subtree
 
@@ -33,6 +35,7 @@ T = MemberTemporaryActivity.__table__
 C = MemberChange.__table__
 R = MemberRating.__table__
 A = SensitiveRead.__table__
+W = MemberNameStart.__table__
 V = OrganizationVersion.__table__
 
 ACTIVE_STATUSES = ("probationary", "official", "exempt")
@@ -140,6 +143,7 @@ LATEST_RATING = (
     .limit(1)
 )
 INSERT_MEMBER = insert(M)
+INSERT_NAME_STARTS = insert(W)
 INSERT_STATE = insert(S)
 INSERT_TEMPORARY = insert(T)
 INSERT_CHANGE = insert(C)
@@ -226,6 +230,70 @@ async def latest_rating(session: AsyncSession, member_id: uuid.UUID, year: int) 
 # ------------------------------------------------------------------------------------------------ reads
 
 
+# A search reads the members matching its word starts by index ranges (then sorts them) when there are at
+# most this many index entries; beyond, it walks the sort order and filters (a page needs ~51 / share of
+# matching members rows: a few hundred for ``nguyen``). Tests lower it to exercise both ways.
+SEARCH_CANDIDATES = 5_000
+
+# The walk of the sort order: ``ix_members_sort_key`` carries ``name_search`` and ``member_no`` (PostgreSQL),
+# so reading it through an alias that selects nothing else is an index-only scan that filters before any
+# table row is read; the listed columns come from ``members`` joined by id for the rows kept.
+_WALK = M.alias("walk")
+
+
+def _prefix(column: Any, lo: str, hi: str | None) -> Any:
+    """``column`` begins with ``lo`` (``hi``: ``search.prefix_upper(lo)``): a B-tree range."""
+    return column >= lo if hi is None else and_(column >= lo, column < hi)
+
+
+def _word_start_ranges(q: NameQuery, *, count: bool, ending_before_last_word: bool = False) -> list[Any]:
+    """One select per key whose range holds the members matching ``q`` from a word before their last (and by
+    member number; ``search``): member ids, or (``count``) a constant per index entry, for an index-only
+    count. ``ending_before_last_word``: only the entries where the match also ends before the last word (a
+    space follows it), filtered on the key itself, so still index-only."""
+
+    def one(table: Any, id_column: Any, key: Any) -> Any:
+        stmt = select(literal_column("1") if count else id_column).select_from(table)
+        stmt = stmt.where(_prefix(key, q.text, q.upper))
+        return stmt.where(key.like(q.then_a_space, escape="\\")) if ending_before_last_word else stmt
+
+    number = select(literal_column("1") if count else M.c.id).where(
+        _prefix(M.c.member_no, q.number, q.number_upper)
+    )
+    return [
+        one(M, M.c.id, M.c.name_search),
+        one(M, M.c.id, M.c.name_rest),
+        one(W, W.c.member_id, W.c.name_start),
+        number,
+    ]
+
+
+def _matches(q: NameQuery, table: Any = M) -> Any:
+    """The definition of a match (``search.matches``), as a filter."""
+    return or_(
+        table.c.name_search.like(q.at_name_start, escape="\\"),
+        table.c.name_search.like(q.after_a_space, escape="\\"),
+        table.c.member_no.like(q.number_prefix, escape="\\"),
+    )
+
+
+def _matches_before_last_word(q: NameQuery, table: Any) -> Any:
+    """The matches that end before the last word of the name (a space follows), and by member number."""
+    return or_(
+        table.c.name_search.like(q.then_a_space, escape="\\"),
+        table.c.name_search.like(q.after_a_space_then_a_space, escape="\\"),
+        table.c.member_no.like(q.number_prefix, escape="\\"),
+    )
+
+
+async def _few(session: AsyncSession, ranges: list[Any]) -> bool:
+    """Whether ``ranges`` (``_word_start_ranges(count=True)``) hold at most ``SEARCH_CANDIDATES`` index
+    entries (reads at most one more than that, index-only)."""
+    cap = SEARCH_CANDIDATES
+    entries = union_all(*ranges).limit(cap + 1).subquery()
+    return int((await session.execute(select(func.count()).select_from(entries))).scalar_one()) <= cap
+
+
 async def list_rows(
     session: AsyncSession,
     *,
@@ -234,17 +302,24 @@ async def list_rows(
     within_path: str | None,
     scope_path: str | None,
     statuses: Sequence[str] | None,
-    q_pattern: str | None,
+    q: NameQuery | None,
     after: tuple[str, uuid.UUID] | None,
     limit: int,
     member_id: uuid.UUID | None = None,
 ) -> list[RowMapping]:
-    stmt = select(*LIST_COLUMNS).join(S, S.c.member_id == M.c.id).where(state_valid_on(day))
+    """The members listed on the day, ordered by ``sort_key, id``, at most ``limit + 1`` rows after ``after``.
+
+    With a search ``q`` (``members.search``), the matches before the last word of the name (and by member
+    number) are read by their index ranges when they are few (``SEARCH_CANDIDATES``), else found by walking
+    the sort order; a one-word query's matches at the last word (the given name) are the range of the sort
+    key that begins with it, read in order apart and merged.
+    """
+    conditions: list[Any] = [state_valid_on(day)]
     if member_id is not None:
-        stmt = stmt.where(M.c.id == member_id)
+        conditions.append(M.c.id == member_id)
     if org_node is not None:
         # At home there, or temporarily active there on the day.
-        stmt = stmt.where(
+        conditions.append(
             or_(
                 S.c.org_node == org_node,
                 select(T.c.id)
@@ -255,7 +330,7 @@ async def list_rows(
     if within_path is not None:
         home = V.alias("home")
         host = V.alias("host")
-        stmt = stmt.where(
+        conditions.append(
             or_(
                 select(home.c.node)
                 .where(
@@ -281,7 +356,7 @@ async def list_rows(
         # Scope follows today: the member's current home organization as it stands now.
         cur_state = S.alias("cur_state")
         cur_org = V.alias("cur_org")
-        stmt = stmt.where(
+        conditions.append(
             select(cur_state.c.id)
             .join(cur_org, cur_org.c.node == cur_state.c.org_node)
             .where(
@@ -293,26 +368,73 @@ async def list_rows(
             .exists()
         )
     if statuses is not None:
-        stmt = stmt.where(S.c.status.in_(statuses))
-    if q_pattern:
-        stmt = stmt.where(
-            or_(
-                M.c.name_search.like(q_pattern, escape="\\"),
-                func.lower(M.c.member_no).like(q_pattern, escape="\\"),
+        conditions.append(S.c.status.in_(statuses))
+
+    def ordered(driver: Any, *more: Any) -> Any:
+        """The page, with ``driver`` (``members`` or the walk alias) giving the order and the cursor."""
+        stmt = select(*LIST_COLUMNS).select_from(driver)
+        if driver is not M:
+            stmt = stmt.join(M, M.c.id == driver.c.id)
+        stmt = stmt.join(S, S.c.member_id == M.c.id).where(*conditions, *more)
+        if after is not None:
+            key, last_id = after
+            # (the first condition lets the walk of ix_members_sort_key start at the cursor)
+            stmt = stmt.where(
+                driver.c.sort_key >= key,
+                or_(driver.c.sort_key > key, and_(driver.c.sort_key == key, driver.c.id > last_id)),
             )
-        )
-    if after is not None:
-        key, last_id = after
-        stmt = stmt.where(or_(M.c.sort_key > key, and_(M.c.sort_key == key, M.c.id > last_id)))
-    stmt = stmt.order_by(M.c.sort_key, M.c.id).limit(limit + 1)
-    return list((await session.execute(stmt)).mappings().all())
+        return stmt.order_by(driver.c.sort_key, driver.c.id).limit(limit + 1)
+
+    if q is None:
+        return list((await session.execute(ordered(M))).mappings().all())
+    # Matches that end in the last word of the name: that word begins with the query's last word, so their
+    # sort keys lie in that range, read in order (a one-word query's matches there all begin there).
+    in_last_word = ordered(
+        _WALK, _prefix(_WALK.c.sort_key, q.last_word, q.last_word_upper), _matches(q, _WALK)
+    )
+    if await _few(session, _word_start_ranges(q, count=True)):
+        # Few: the members in the ranges, sorted (they hold every match of a query of several words).
+        found = ordered(M, M.c.id.in_(union_all(*_word_start_ranges(q, count=False))), _matches(q))
+        if not q.one_word:
+            return list((await session.execute(found)).mappings().all())
+        parts: list[Any] = [in_last_word, found]
+    else:
+        # Many. Those ending in the last word first: a full page of them bounds the rest's sort keys.
+        first = list((await session.execute(in_last_word)).mappings().all())
+        bound = [_WALK.c.sort_key <= first[-1]["sort_key"]] if len(first) > limit else []
+        if await _few(session, _word_start_ranges(q, count=True, ending_before_last_word=True)):
+            # Few end before the last word (``nguyen thi yen``: ~6,000 matches, all "… Yên/Yến", which sort
+            # together near the end): those few from the ranges.
+            ids = union_all(*_word_start_ranges(q, count=False, ending_before_last_word=True))
+            rest = ordered(M, M.c.id.in_(ids), _matches_before_last_word(q, M))
+        else:
+            # Many end before the last word too (``nguyen``, ``thi``): found all along the order, by a walk
+            # (up to the bound: ``nguyen van an`` stops among the "… An").
+            rest = ordered(_WALK, _matches_before_last_word(q, _WALK), *bound)
+        parts = [first, rest]
+    merged: dict[uuid.UUID, RowMapping] = {}
+    for part in parts:
+        rows = part if isinstance(part, list) else (await session.execute(part)).mappings().all()
+        for row in rows:
+            merged[row["id"]] = row
+    return sorted(merged.values(), key=lambda row: (row["sort_key"], row["id"]))[: limit + 1]
 
 
 # ----------------------------------------------------------------------------------------------- writes
 
 
 async def insert_member(session: AsyncSession, **values: Any) -> None:
-    await session.execute(INSERT_MEMBER, {"version": 1, "recorded_at": dt.datetime.now(dt.UTC), **values})
+    """A new member; its search keys (``name_rest``, ``member_name_starts``) follow from ``name_search``."""
+    name = values["name_search"]
+    await session.execute(
+        INSERT_MEMBER,
+        {"version": 1, "recorded_at": dt.datetime.now(dt.UTC), "name_rest": search.name_rest(name), **values},
+    )
+    starts = search.name_starts(name)
+    if starts:
+        await session.execute(
+            INSERT_NAME_STARTS, [{"name_start": s, "member_id": values["id"]} for s in starts]
+        )
 
 
 async def insert_state(session: AsyncSession, *, event: str | None = None, **values: Any) -> None:

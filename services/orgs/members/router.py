@@ -112,7 +112,13 @@ async def list_members(
         ),
     ] = None,
     q: Annotated[
-        str | None, Query(max_length=200, description="name or member number, diacritics optional")
+        str | None,
+        Query(
+            max_length=200,
+            description="name or member number, matched at the start of a word of the name "
+            "(`nguyen van an` finds Nguyễn Văn An and Nguyễn Văn Anh, `van an` too; `uyen` does not find "
+            "Nguyễn) or at the start of the member number; diacritics and case optional",
+        ),
     ] = None,
     limit: Limit = 50,
     cursor: Cursor = None,

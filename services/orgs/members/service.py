@@ -32,13 +32,14 @@ from services.orgs.members.schemas import (
     MemberTransfer,
     TransferKind,
 )
+from services.orgs.members.search import NameQuery
 from services.orgs.organizations import repository as org_repo
 from services.orgs.organizations import service as org_service
 from shared.auth import Principal, require_role
 from shared.logs import request_id_var
 from shared.problems import NotFound, Problem, Unprocessable
 from shared.rulebook import Finding, Rulebook, RuleNotInForce, finding, rule_violation
-from shared.text import like_pattern, normalize, vietnamese_sort_key
+from shared.text import normalize, vietnamese_sort_key
 
 WRITE_ROLES = ("organizer",)
 SENSITIVE_READ_ROLES = ("vetting", "organizer")  # and admin (Principal.has_any)
@@ -218,7 +219,7 @@ async def list_(
         within_path=within_path,
         scope_path=scope,
         statuses=statuses,
-        q_pattern=like_pattern(q) if q else None,
+        q=NameQuery.parse(q),
         after=after,
         limit=limit,
     )

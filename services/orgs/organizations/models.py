@@ -36,6 +36,8 @@ def utcnow() -> dt.datetime:
 
 class Organization(Base):
     __tablename__ = "organizations"
+    # The sector report's organizations established in a period (migration 0006).
+    __table_args__ = (Index("ix_organizations_established_on", "established_on"),)
 
     node: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True, default=uuid.uuid4)
@@ -78,7 +80,11 @@ class OrganizationVersion(Base):
 
 class OrganizationChange(Base):
     __tablename__ = "organization_changes"
-    __table_args__ = (Index("ix_organization_changes_node_seq", "node", "sequence"),)
+    __table_args__ = (
+        Index("ix_organization_changes_node_seq", "node", "sequence"),
+        # The sector report's dissolutions and merges in a period (migration 0006).
+        Index("ix_organization_changes_change_effective", "change", "effective_on"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     node: Mapped[int] = mapped_column(ForeignKey("organizations.node"))

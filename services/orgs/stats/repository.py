@@ -229,6 +229,49 @@ async def active_on(session: AsyncSession, day: dt.date, within_path: str | None
     return {s: int(n) for s, n in zip(counts.STATUSES, row, strict=True)}
 
 
+async def subtree_members(
+    session: AsyncSession, start: dt.date, end: dt.date, within_path: str
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """``events_by_admitting_parent`` and ``active_on(end)`` of a subtree, in one pass over its organizations
+    on PostgreSQL: per organization, its ``member_counts`` rows of the period (a LATERAL aggregate) and its
+    latest row on or before ``end`` (a LATERAL ``LIMIT 1``) — both read the same primary-key range, so the
+    second look-up finds its pages in the buffer cache the first just read (two statements read them twice,
+    and a committee's ~9,000 organizations' pages do not all stay in a small cache between statements).
+    The groups also carry the status totals of ``counts.STATUSES``."""
+    if not _postgresql(session):
+        groups = await events_by_admitting_parent(session, start, end, within_path)
+        return groups, await active_on(session, end, within_path)
+    per_org = (
+        select(*(func.sum(K.c[e]).label(e) for e in counts.EVENTS))
+        .where(K.c.org_node == V.c.node, K.c.day.between(start, end))
+        .lateral("per_org")
+    )
+    latest = (
+        select(*(K.c[st] for st in counts.STATUSES))
+        .where(K.c.org_node == V.c.node, K.c.day <= end)
+        .order_by(K.c.day.desc())
+        .limit(1)
+        .lateral("latest")
+    )
+    stmt = (
+        select(
+            V.c.parent_node,
+            V.c.level,
+            V.c.kind,
+            *(func.coalesce(func.sum(per_org.c[e]), 0).label(e) for e in counts.EVENTS),
+            *(func.coalesce(func.sum(latest.c[st]), 0).label(st) for st in counts.STATUSES),
+        )
+        .select_from(V)
+        .join(per_org, true())
+        .outerjoin(latest, true())
+        .where(_scope(end, within_path))
+        .group_by(V.c.parent_node, V.c.level, V.c.kind)
+    )
+    groups = [dict(r) for r in (await session.execute(stmt)).mappings().all()]
+    active = {st: sum(int(g[st]) for g in groups) for st in counts.STATUSES}
+    return groups, active
+
+
 async def events_in(session: AsyncSession, start: dt.date, end: dt.date) -> dict[str, int]:
     """The period's member events in the whole system (``member_day_counts``)."""
     stmt = select(*(func.coalesce(func.sum(G.c[e]), 0) for e in counts.EVENTS)).where(

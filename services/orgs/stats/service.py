@@ -57,10 +57,12 @@ async def member_figures(
     come grouped by (parent, level, kind) of that organization, and the kind of a cell's parent is found by
     walking the tree without its cells (the whole tree only if a parent is itself a cell).
     """
-    groups = await repo.events_by_admitting_parent(session, start, end, within_path)
     if within_path is None:
+        groups = await repo.events_by_admitting_parent(session, start, end, None)
         events = await repo.events_in(session, start, end)
+        active = await repo.active_on(session, end, None)
     else:
+        groups, active = await repo.subtree_members(session, start, end, within_path)
         events = {e: sum(int(g[e]) for g in groups) for e in counts.EVENTS}
     kinds = grassroots_kinds(await repo.non_cells_on(session, end, within_path))
     if any(
@@ -87,7 +89,7 @@ async def member_figures(
         "admitted_total": sum(admitted.values()),
         "recognized_total": events["recognized"],
         "left_by_reason": _sorted(left),
-        "active_at_end_by_status": await repo.active_on(session, end, within_path),
+        "active_at_end_by_status": active,
     }
 
 
