@@ -17,8 +17,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import BaseModel, Field
 
-from services.cadres.cadres import repository as cadres_repo
 from services.cadres.cadres import service as cadres_service
+from services.cadres.cadres.router import audit_sensitive_read
 from services.cadres.cadres.schemas import CadreRead
 from services.cadres.personnel import repository as personnel_repo
 from services.cadres.personnel import service as personnel_service
@@ -27,8 +27,6 @@ from services.cadres.planning import repository as planning_repo
 from services.cadres.planning import service as planning_service
 from services.cadres.planning.schemas import PlanRead
 from shared.auth import CurrentPrincipal
-from shared.db import Database
-from shared.logs import request_id_var
 from shared.orgtree.scope import scope_path
 from shared.uow import SessionDep, UnitOfWorkRoute
 
@@ -71,16 +69,7 @@ async def get_dossier(
         session, cadre_id, day, scope_path=await scope_path(session, principal), limit=MAX_ITEMS
     )
     if sensitive:
-        db: Database = request.app.state.db
-        async with db.transaction() as audit:  # a read's own unit of work is read-only: see get_cadre
-            await cadres_repo.record_sensitive_read(
-                audit,
-                sub=principal.sub,
-                roles=sorted(principal.roles),
-                cadre_id=cadre_id,
-                fields=list(cadres_service.SENSITIVE_FIELDS),
-                request_id=request_id_var.get(),
-            )
+        await audit_sensitive_read(request, principal, cadre_id)
     return {
         "cadre": cadre,
         "as_of": day,

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from services.cadres.cadres import repository as repo
 from services.cadres.cadres import service
 from services.cadres.cadres.schemas import CadreCreate, CadrePage, CadreRead, CadreStatus, CadreUpdate
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, Principal
 from shared.db import Database
 from shared.etag import check_if_match, set_etag
 from shared.logs import request_id_var
@@ -71,20 +71,26 @@ async def get_cadre(
     """One cadre; ``national_id`` only for admin, vetting and personnel, and each such read is audited."""
     read, sensitive = await service.get(session, principal, cadre_id)
     if sensitive:
-        db: Database = request.app.state.db
-        # A read answers from a read-only unit of work: the audit row gets its own transaction, committed
-        # before the answer leaves.
-        async with db.transaction() as audit:
-            await repo.record_sensitive_read(
-                audit,
-                sub=principal.sub,
-                roles=sorted(principal.roles),
-                cadre_id=cadre_id,
-                fields=list(service.SENSITIVE_FIELDS),
-                request_id=request_id_var.get(),
-            )
+        await audit_sensitive_read(request, principal, cadre_id)
     set_etag(response, read["version"])
     return read
+
+
+async def audit_sensitive_read(request: Request, principal: Principal, cadre_id: uuid.UUID) -> None:
+    """Record that the caller was answered the cadre's sensitive fields.
+
+    A read answers from a read-only unit of work: the audit row gets its own transaction, committed before
+    the answer leaves."""
+    db: Database = request.app.state.db
+    async with db.transaction() as audit:
+        await repo.record_sensitive_read(
+            audit,
+            sub=principal.sub,
+            roles=sorted(principal.roles),
+            cadre_id=cadre_id,
+            fields=list(service.SENSITIVE_FIELDS),
+            request_id=request_id_var.get(),
+        )
 
 
 @router.patch("/{cadre_id}", response_model=CadreRead, operation_id="amend_cadre")
