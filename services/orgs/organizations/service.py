@@ -270,9 +270,7 @@ async def tree_json(
             decided,
             version,
         ) = rows[i]
-        own = (
-            f'"{own}"' if len(own) != 32 else f'"{own[:8]}-{own[8:12]}-{own[12:16]}-{own[16:20]}-{own[20:]}"'
-        )
+        own = f'"{repo.id_text(own)}"'
         path = f"{path},{own}" if path else own
         since = f'"{since}"'
         append(
